@@ -1,0 +1,175 @@
+//! Boot and graceful shutdown.
+
+use super::{Home, InstanceError, InstanceLock};
+use crate::audit::{AuditLog, SqliteAuditLog};
+use crate::command::{RegistryBuilder, RegistryError};
+use crate::commands::system::SystemModule;
+use crate::dispatch::Dispatcher;
+use crate::ipc::{bind_unix, serve_tcp, serve_unix, ConnectionLimits};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown waits for in-flight work before giving up on it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What the daemon is told at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Its home.
+    pub home: Home,
+    /// Optional TCP listener address (off when `None`).
+    pub tcp: Option<SocketAddr>,
+    /// Connection limits.
+    pub limits: ConnectionLimits,
+}
+
+/// Runtime facts shared with the `system/*` commands.
+#[derive(Debug)]
+pub struct DaemonState {
+    /// Crate version.
+    pub version: &'static str,
+    /// Monotonic start.
+    pub started: Instant,
+    /// Wall-clock start, Unix ms.
+    pub started_at_ms: u64,
+    /// Home directory.
+    pub home: PathBuf,
+    /// Unix socket path.
+    pub socket: PathBuf,
+    /// Bound TCP address, when enabled.
+    pub tcp: Option<SocketAddr>,
+    /// Cancelled to begin graceful shutdown.
+    pub shutdown: CancellationToken,
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The home is owned by a live daemon, or unusable.
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    /// The command registry is inconsistent (e.g. a duplicate name).
+    #[error("command registry: {0}")]
+    Registry(#[from] RegistryError),
+    /// A store could not be opened.
+    #[error("store: {0}")]
+    Store(String),
+    /// Socket or filesystem trouble.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
+    let context = context.into();
+    move |source| DaemonError::Io { context, source }
+}
+
+/// Runs the daemon until SIGTERM, SIGINT or `system/shutdown`.
+pub async fn run(config: Config) -> Result<(), DaemonError> {
+    let home = config.home;
+    home.prepare()
+        .map_err(io_err(format!("preparing home {}", home.root().display())))?;
+    let instance = InstanceLock::acquire(&home)?;
+    let shutdown = CancellationToken::new();
+
+    let audit = Arc::new(
+        SqliteAuditLog::open(&home.data_dir().join("audit.sqlite"))
+            .map_err(|err| DaemonError::Store(err.to_string()))?,
+    );
+    let tcp_listener = match config.tcp {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(io_err(format!("binding TCP {addr}")))?,
+        ),
+        None => None,
+    };
+    let tcp = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let state = Arc::new(DaemonState {
+        version: env!("CARGO_PKG_VERSION"),
+        started: Instant::now(),
+        started_at_ms: crate::audit::now_ms(),
+        home: home.root().to_owned(),
+        socket: home.socket(),
+        tcp,
+        shutdown: shutdown.clone(),
+    });
+    let registry = RegistryBuilder::new()
+        .with_registered()
+        .module(&SystemModule::new(Arc::clone(&state)))
+        .build()?;
+    let dispatcher = Arc::new(Dispatcher::new(
+        registry,
+        Arc::clone(&audit) as Arc<dyn AuditLog>,
+    ));
+
+    let listener = bind_unix(&home.socket())
+        .map_err(io_err(format!("binding {}", home.socket().display())))?;
+    let connections = TaskTracker::new();
+    connections.spawn(serve_unix(
+        listener,
+        Arc::clone(&dispatcher),
+        shutdown.clone(),
+        connections.clone(),
+        config.limits,
+    ));
+    if let Some(listener) = tcp_listener {
+        tracing::warn!(addr = ?tcp, "TCP listener enabled: its callers are Provisional and never the owner");
+        connections.spawn(serve_tcp(
+            listener,
+            Arc::clone(&dispatcher),
+            shutdown.clone(),
+            connections.clone(),
+            config.limits,
+        ));
+    }
+    spawn_signal_handler(shutdown.clone()).map_err(io_err("installing signal handlers"))?;
+    tracing::info!(
+        pid = std::process::id(),
+        socket = %home.socket().display(),
+        commands = dispatcher.registry().len(),
+        "continuum-core ready"
+    );
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down: no new connections, finishing in-flight work");
+    let _ = std::fs::remove_file(home.socket());
+    connections.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight work did not finish within {SHUTDOWN_GRACE:?}; exiting anyway");
+    }
+    if let Err(err) = audit.flush().await {
+        tracing::error!(error = %err, "audit flush at shutdown failed");
+    }
+    drop(instance);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn spawn_signal_handler(shutdown: CancellationToken) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+            () = shutdown.cancelled() => return,
+        }
+        shutdown.cancel();
+    });
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The `continuum-core` daemon binary: flags, logging, runtime, then
+//! [`continuum_core::daemon::run`].
+
+use clap::Parser;
+use continuum_core::daemon::{run, Config, Home};
+use continuum_core::ipc::ConnectionLimits;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code when another daemon already owns the home.
+const EXIT_ALREADY_RUNNING: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "continuum-core",
+    version,
+    about = "The Continuum daemon (usually started by `cu start`)."
+)]
+struct Args {
+    /// Home directory (default: $CONTINUUM_HOME, else ~/.continuum).
+    #[arg(long)]
+    home: Option<PathBuf>,
+    /// Also listen on TCP at this address (callers are Provisional). Off by default.
+    #[arg(long, env = "CONTINUUM_TCP")]
+    tcp: Option<SocketAddr>,
+    /// Largest accepted frame in bytes.
+    #[arg(long, default_value_t = continuum_wire::DEFAULT_MAX_FRAME_BYTES)]
+    max_frame_bytes: usize,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let home = match args.home.map(Home::at).map_or_else(Home::from_env, Ok) {
+        Ok(home) => home,
+        Err(err) => {
+            eprintln!("continuum-core: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(err) = home.prepare() {
+        eprintln!(
+            "continuum-core: cannot prepare {}: {err}",
+            home.root().display()
+        );
+        return ExitCode::FAILURE;
+    }
+    if let Err(err) = init_logging(&home) {
+        eprintln!(
+            "continuum-core: cannot open log {}: {err}",
+            home.log_file().display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("continuum-core: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = Config {
+        home,
+        tcp: args.tcp,
+        limits: ConnectionLimits {
+            max_frame_bytes: args.max_frame_bytes,
+            ..ConnectionLimits::default()
+        },
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "continuum-core failed");
+            eprintln!("continuum-core: {err}");
+            match err {
+                continuum_core::daemon::DaemonError::Instance(
+                    continuum_core::daemon::InstanceError::AlreadyRunning { .. },
+                ) => ExitCode::from(EXIT_ALREADY_RUNNING),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn init_logging(home: &Home) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(home.log_file())?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONTINUUM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}

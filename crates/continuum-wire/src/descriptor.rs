@@ -1,0 +1,50 @@
+//! Command descriptors: the self-description every command publishes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Who may call a command. Ordered from most open to most restricted.
+///
+/// A command that does not declare its access is [`Access::OwnerOnly`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// Safe for AI personas and other Provisional callers.
+    AiSafe,
+    /// Needs a Trusted caller (or a grant conferring it).
+    Trusted,
+    /// Only the local owner; never reachable remotely, by any grant.
+    OwnerOnly,
+}
+
+impl Access {
+    /// Stable lowercase name, as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::AiSafe => "ai_safe",
+            Access::Trusted => "trusted",
+            Access::OwnerOnly => "owner_only",
+        }
+    }
+}
+
+/// Everything a client needs to call a command correctly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CommandDescriptor {
+    /// Slash-separated name, e.g. `data/list`. Also the JSON-RPC method.
+    pub name: String,
+    /// One-line human description.
+    pub description: String,
+    /// Who may call it.
+    pub access: Access,
+    /// JSON Schema (2020-12) of the params object.
+    pub params_schema: Value,
+    /// JSON Schema (2020-12) of the result.
+    pub result_schema: Value,
+    /// Whether the command may send `$/stream` notifications before its result.
+    #[serde(default)]
+    pub streaming: bool,
+}

@@ -1,0 +1,24 @@
+//! The Continuum wire protocol: what crosses the socket, and nothing else.
+//!
+//! Every client (the `cu` CLI, SDKs, personas' tool calls, peers) and the daemon
+//! share these types. The crate is deliberately tiny: serde + serde_json only, no
+//! I/O, no async, so the CLI can depend on it and still start in milliseconds.
+//!
+//! - [`frame`]: JSON-RPC 2.0 requests, responses and stream notifications, one
+//!   JSON document per line (see `docs/adr/0001-wire-protocol.md`).
+//! - [`error`]: the stable error codes, mapped once from internal errors at the
+//!   daemon boundary.
+//! - [`descriptor`]: what `commands/list` returns for each command.
+
+pub mod descriptor;
+pub mod error;
+pub mod frame;
+
+pub use descriptor::{Access, CommandDescriptor};
+pub use error::{ErrorCode, ErrorData, RpcError};
+pub use frame::{
+    Id, Request, RequestMeta, Response, StreamNotification, JSONRPC_VERSION, STREAM_METHOD,
+};
+
+/// Default maximum size of one frame (one line), in bytes.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 1024 * 1024;
