@@ -2,7 +2,7 @@
 //! [`continuum_core::daemon::run`].
 
 use clap::Parser;
-use continuum_core::daemon::{run, Config, Home};
+use continuum_core::daemon::{prepare, run, Config, Home};
 use continuum_core::ipc::ConnectionLimits;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
@@ -32,14 +32,11 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let home = match args.home.map(Home::at).map_or_else(Home::from_env, Ok) {
-        Ok(home) => home,
-        Err(err) => {
-            eprintln!("continuum-core: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(home) = args.home.map(Home::at).or_else(Home::from_env) else {
+        eprintln!("continuum-core: set CONTINUUM_HOME or HOME, or pass --home");
+        return ExitCode::FAILURE;
     };
-    if let Err(err) = home.prepare() {
+    if let Err(err) = prepare(&home) {
         eprintln!(
             "continuum-core: cannot prepare {}: {err}",
             home.root().display()

@@ -9,16 +9,19 @@
 //! - [`error`]: the stable error codes, mapped once from internal errors at the
 //!   daemon boundary.
 //! - [`descriptor`]: what `commands/list` returns for each command.
+//! - [`home`]: where a daemon's socket, pid file and stores live.
 
 pub mod descriptor;
 pub mod error;
 pub mod frame;
+pub mod home;
 
 pub use descriptor::{Access, CommandDescriptor};
 pub use error::{ErrorCode, ErrorData, RpcError};
 pub use frame::{
     Id, Request, RequestMeta, Response, StreamNotification, JSONRPC_VERSION, STREAM_METHOD,
 };
+pub use home::Home;
 
 /// Default maximum size of one frame (one line), in bytes.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 1024 * 1024;

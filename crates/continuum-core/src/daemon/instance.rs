@@ -109,7 +109,7 @@ mod tests {
     fn second_claim_of_a_home_is_refused_while_the_first_holds_it() {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::at(dir.path());
-        home.prepare().unwrap();
+        crate::daemon::prepare(&home).unwrap();
         let first = InstanceLock::acquire(&home).unwrap();
         assert!(matches!(
             InstanceLock::acquire(&home),
@@ -124,7 +124,7 @@ mod tests {
     fn stale_socket_file_is_removed() {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::at(dir.path());
-        home.prepare().unwrap();
+        crate::daemon::prepare(&home).unwrap();
         {
             let _listener = std::os::unix::net::UnixListener::bind(home.socket()).unwrap();
         }

@@ -5,6 +5,7 @@ mod home;
 mod instance;
 mod run;
 
-pub use home::Home;
+pub use continuum_wire::Home;
+pub use home::prepare;
 pub use instance::{InstanceError, InstanceLock};
 pub use run::{run, Config, DaemonError, DaemonState};

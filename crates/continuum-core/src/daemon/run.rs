@@ -78,8 +78,7 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonEr
 /// Runs the daemon until SIGTERM, SIGINT or `system/shutdown`.
 pub async fn run(config: Config) -> Result<(), DaemonError> {
     let home = config.home;
-    home.prepare()
-        .map_err(io_err(format!("preparing home {}", home.root().display())))?;
+    super::prepare(&home).map_err(io_err(format!("preparing home {}", home.root().display())))?;
     let instance = InstanceLock::acquire(&home)?;
     let shutdown = CancellationToken::new();
 

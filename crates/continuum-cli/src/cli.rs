@@ -1,0 +1,352 @@
+//! The `cu` command line: built-in lifecycle verbs, then `cu <command> ...`
+//! for every daemon command.
+
+use crate::client::{Client, ClientError};
+use crate::control::{self, Started, Stopped};
+use crate::exit;
+use crate::flags::{self, FlagError};
+use crate::output::{print_result, stderr_is_tty, stdout_is_tty};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use continuum_wire::{CommandDescriptor, Home, RpcError};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::ExitCode;
+
+fn usage(bin: &str) -> String {
+    format!(
+        "{bin}: the Continuum client\n\n\
+         Usage:\n  \
+           {bin} start                 start the daemon (idempotent)\n  \
+           {bin} stop                  stop the daemon (idempotent)\n  \
+           {bin} status                is it running? pid, version, uptime\n  \
+           {bin} <command> [JSON]      call a command with a JSON params object\n  \
+           {bin} <command> --flag ...  call a command with flags from its schema\n  \
+           {bin} <command> --help      the command's flags, from its schema\n  \
+           {bin} completions <shell>   shell completions (bash, zsh, fish, elvish, powershell)\n\n\
+         List commands: {bin} commands/list --schemas=false\n\
+         Home: $CONTINUUM_HOME (default ~/.continuum)\n\
+         Exit codes: 0 ok, 1 command failed, 2 usage, 3 daemon not running, 4 refused\n"
+    )
+}
+
+/// Runs the client; `bin` is the name it was invoked as (`cu` or `continuum`).
+pub fn main(bin: &str) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    ExitCode::from(run(bin, &args))
+}
+
+fn run(bin: &str, args: &[String]) -> u8 {
+    let Some(home) = Home::from_env() else {
+        eprintln!("{bin}: set CONTINUUM_HOME or HOME");
+        return exit::USAGE;
+    };
+    let Some(first) = args.first() else {
+        eprint!("{}", usage(bin));
+        return exit::USAGE;
+    };
+    match first.as_str() {
+        "-h" | "--help" | "help" => {
+            print!("{}", usage(bin));
+            exit::OK
+        }
+        "-V" | "--version" => {
+            println!("{bin} {}", env!("CARGO_PKG_VERSION"));
+            exit::OK
+        }
+        "start" => cmd_start(bin, &home),
+        "stop" => cmd_stop(bin, &home),
+        "status" => cmd_status(&home),
+        "completions" => cmd_completions(bin, &home, args.get(1).map(String::as_str)),
+        flag if flag.starts_with('-') => {
+            eprintln!("{bin}: unknown option '{flag}'\n");
+            eprint!("{}", usage(bin));
+            exit::USAGE
+        }
+        command => cmd_call(bin, &home, command, &args[1..]),
+    }
+}
+
+fn warn_if_shadowed() {
+    if let Some(warning) = control::shadow_warning() {
+        eprintln!("{warning}");
+    }
+}
+
+fn cmd_start(bin: &str, home: &Home) -> u8 {
+    warn_if_shadowed();
+    match control::start(home) {
+        Ok(Started::AlreadyRunning(info)) => {
+            println!("continuum-core already running (pid {})", info["pid"]);
+            exit::OK
+        }
+        Ok(Started::Started { info, elapsed }) => {
+            println!(
+                "continuum-core started (pid {}, ready in {} ms, socket {})",
+                info["pid"],
+                elapsed.as_millis(),
+                home.socket().display()
+            );
+            exit::OK
+        }
+        Err(err) => {
+            eprintln!("{bin} start: {err}");
+            exit::FAILED
+        }
+    }
+}
+
+fn cmd_stop(bin: &str, home: &Home) -> u8 {
+    match control::stop(home) {
+        Ok(Stopped::NotRunning) => {
+            println!("continuum-core was not running");
+            exit::OK
+        }
+        Ok(Stopped::Graceful(pid)) => {
+            println!(
+                "continuum-core stopped (pid {})",
+                pid.map_or("?".into(), |p| p.to_string())
+            );
+            exit::OK
+        }
+        Ok(Stopped::Signalled(pid)) => {
+            println!("continuum-core stopped by signal (pid {pid})");
+            exit::OK
+        }
+        Err(err) => {
+            eprintln!("{bin} stop: {err}");
+            exit::FAILED
+        }
+    }
+}
+
+fn cmd_status(home: &Home) -> u8 {
+    warn_if_shadowed();
+    let info = control::probe(home);
+    if !stdout_is_tty() {
+        let mut report = info.clone().unwrap_or_else(|| json!({}));
+        report["running"] = Value::Bool(info.is_some());
+        print_result(&report);
+    } else if let Some(info) = &info {
+        println!("continuum-core is running");
+        println!("  pid:     {}", info["pid"]);
+        println!("  version: {}", info["version"].as_str().unwrap_or("?"));
+        println!(
+            "  uptime:  {}",
+            control::human_duration(info["uptimeMs"].as_u64().unwrap_or(0))
+        );
+        println!("  socket:  {}", info["socket"].as_str().unwrap_or("?"));
+        println!("  home:    {}", info["home"].as_str().unwrap_or("?"));
+    } else {
+        println!(
+            "continuum-core is not running (home {})",
+            home.root().display()
+        );
+    }
+    if info.is_some() {
+        exit::OK
+    } else {
+        exit::NOT_RUNNING
+    }
+}
+
+fn connect(bin: &str, home: &Home) -> Result<Client, u8> {
+    Client::connect(&home.socket()).map_err(|err| report_client_error(bin, &err))
+}
+
+fn report_client_error(bin: &str, err: &ClientError) -> u8 {
+    match err {
+        ClientError::NotRunning(_) => {
+            eprintln!("{bin}: the daemon is not running (start it with `{bin} start`)");
+            exit::NOT_RUNNING
+        }
+        ClientError::Io(err) => {
+            eprintln!("{bin}: connection to the daemon failed: {err}");
+            exit::NOT_RUNNING
+        }
+        ClientError::Rpc(err) => {
+            report_rpc_error(bin, err);
+            exit::for_error(err.error_code())
+        }
+    }
+}
+
+fn report_rpc_error(bin: &str, err: &RpcError) {
+    eprintln!("{bin}: error: {}", err.message);
+    if let Some(data) = &err.data {
+        if let Some(field) = data.field.as_deref().filter(|f| !f.is_empty()) {
+            eprintln!("  field: {field}");
+        }
+    }
+}
+
+fn fetch_descriptor(
+    client: &mut Client,
+    name: &str,
+) -> Result<Option<CommandDescriptor>, ClientError> {
+    let listed = client.call("commands/list", json!({"name": name}))?;
+    let commands = listed.get("commands").cloned().unwrap_or(Value::Null);
+    let mut descriptors: Vec<CommandDescriptor> =
+        serde_json::from_value(commands).map_err(|err| ClientError::Io(err.into()))?;
+    Ok(descriptors.pop())
+}
+
+fn cmd_call(bin: &str, home: &Home, command: &str, rest: &[String]) -> u8 {
+    let mut client = match connect(bin, home) {
+        Ok(client) => client,
+        Err(code) => return code,
+    };
+    let params = if rest.is_empty() {
+        json!({})
+    } else if let [only] = rest {
+        if only.trim_start().starts_with('{') {
+            match serde_json::from_str::<Value>(only) {
+                Ok(value) => value,
+                Err(err) => {
+                    eprintln!("{bin}: the params argument is not valid JSON: {err}");
+                    return exit::USAGE;
+                }
+            }
+        } else {
+            match params_from_flags(bin, &mut client, command, rest) {
+                Ok(params) => params,
+                Err(code) => return code,
+            }
+        }
+    } else {
+        match params_from_flags(bin, &mut client, command, rest) {
+            Ok(params) => params,
+            Err(code) => return code,
+        }
+    };
+    call_and_print(bin, &mut client, command, params)
+}
+
+fn params_from_flags(
+    bin: &str,
+    client: &mut Client,
+    command: &str,
+    rest: &[String],
+) -> Result<Value, u8> {
+    let descriptor = match fetch_descriptor(client, command) {
+        Ok(Some(descriptor)) => descriptor,
+        // Not listed for us: let the daemon say why (unknown, with
+        // suggestions, or forbidden). Listed == callable, so nothing runs.
+        Ok(None) => return Err(call_and_print(bin, client, command, json!({}))),
+        Err(err) => return Err(report_client_error(bin, &err)),
+    };
+    flags::params_from_args(bin, &descriptor, rest)
+        .map_err(|err| report_flag_error(bin, &descriptor, err))
+}
+
+fn report_flag_error(bin: &str, descriptor: &CommandDescriptor, err: FlagError) -> u8 {
+    match err {
+        FlagError::Clap(err) => match err.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                let _ = err.print();
+                exit::OK
+            }
+            ErrorKind::UnknownArgument => {
+                let offending = match err.get(ContextKind::InvalidArg) {
+                    Some(ContextValue::String(flag)) => flag.clone(),
+                    _ => "?".to_owned(),
+                };
+                let valid: Vec<String> = flags::flag_specs(&descriptor.params_schema)
+                    .iter()
+                    .map(|spec| format!("--{}", spec.flag))
+                    .collect();
+                eprintln!(
+                    "{bin}: unknown flag '{offending}' for '{}'",
+                    descriptor.name
+                );
+                if valid.is_empty() {
+                    eprintln!("  '{}' takes no flags", descriptor.name);
+                } else {
+                    eprintln!("  valid flags: {}", valid.join(", "));
+                }
+                eprintln!("  see: {bin} {} --help", descriptor.name);
+                exit::USAGE
+            }
+            _ => {
+                let _ = err.print();
+                exit::USAGE
+            }
+        },
+        FlagError::BadValue {
+            flag,
+            expected,
+            given,
+        } => {
+            eprintln!("{bin}: --{flag} expects {expected}, got '{given}'");
+            exit::USAGE
+        }
+    }
+}
+
+fn call_and_print(bin: &str, client: &mut Client, command: &str, params: Value) -> u8 {
+    let mut streamed_text = false;
+    let show_reasoning = stderr_is_tty();
+    let result = client.call_streaming(command, params, None, |event| {
+        if let Some(text) = event.get("text").and_then(Value::as_str) {
+            streamed_text = true;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        } else if let Some(reasoning) = event.get("reasoning").and_then(Value::as_str) {
+            if show_reasoning {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\x1b[2m{reasoning}\x1b[0m");
+                let _ = err.flush();
+            }
+        }
+    });
+    match result {
+        Ok(value) => {
+            if streamed_text {
+                println!();
+                if !stdout_is_tty() {
+                    print_result(&value);
+                }
+            } else {
+                print_result(&value);
+            }
+            exit::OK
+        }
+        Err(err) => report_client_error(bin, &err),
+    }
+}
+
+fn cmd_completions(bin: &str, home: &Home, shell: Option<&str>) -> u8 {
+    let Some(shell) = shell.and_then(|s| s.parse::<clap_complete::Shell>().ok()) else {
+        eprintln!("{bin} completions: name a shell: bash, zsh, fish, elvish or powershell");
+        return exit::USAGE;
+    };
+    let mut command = clap::Command::new(bin.to_owned())
+        .subcommand(clap::Command::new("start").about("Start the daemon"))
+        .subcommand(clap::Command::new("stop").about("Stop the daemon"))
+        .subcommand(clap::Command::new("status").about("Show whether the daemon runs"))
+        .subcommand(
+            clap::Command::new("completions")
+                .about("Print shell completions")
+                .arg(clap::Arg::new("shell").value_parser([
+                    "bash",
+                    "zsh",
+                    "fish",
+                    "elvish",
+                    "powershell",
+                ])),
+        );
+    match Client::connect(&home.socket()).and_then(|mut c| c.call("commands/list", json!({}))) {
+        Ok(listed) => {
+            let descriptors: Vec<CommandDescriptor> =
+                serde_json::from_value(listed["commands"].clone()).unwrap_or_default();
+            for descriptor in &descriptors {
+                command = command.subcommand(flags::clap_command(bin, descriptor));
+            }
+        }
+        Err(_) => eprintln!(
+            "{bin}: note: the daemon is not running, so only built-in verbs are completed"
+        ),
+    }
+    clap_complete::generate(shell, &mut command, bin.to_owned(), &mut std::io::stdout());
+    exit::OK
+}

@@ -1,0 +1,310 @@
+//! `cu start`, `cu stop`, `cu status`: the daemon's lifecycle from the shell.
+
+use crate::client::{Client, ClientError};
+use continuum_wire::Home;
+use serde_json::{json, Value};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Name of the daemon binary.
+pub const DAEMON_BIN: &str = "continuum-core";
+/// Environment variable naming the daemon binary explicitly.
+pub const DAEMON_BIN_ENV: &str = "CONTINUUM_CORE_BIN";
+
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+const KILL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a lifecycle action failed.
+#[derive(Debug)]
+pub struct ControlError(pub String);
+
+impl std::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Finds the daemon binary: `$CONTINUUM_CORE_BIN` if set, else next to this
+/// executable, else on `PATH`.
+pub fn find_daemon() -> Result<PathBuf, ControlError> {
+    if let Some(path) = std::env::var_os(DAEMON_BIN_ENV).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(ControlError(format!(
+                "{DAEMON_BIN_ENV}={} is not a file",
+                path.display()
+            )))
+        };
+    }
+    if let Some(sibling) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(DAEMON_BIN)))
+        .filter(|p| p.is_file())
+    {
+        return Ok(sibling);
+    }
+    find_on_path(DAEMON_BIN).ok_or_else(|| {
+        ControlError(format!(
+            "cannot find {DAEMON_BIN}: not next to this program, not on PATH, and {DAEMON_BIN_ENV} is unset"
+        ))
+    })
+}
+
+/// The first executable file called `name` on `PATH`.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// If `cu` on PATH is some other program (UUCP's `cu`), say so.
+pub fn shadow_warning() -> Option<String> {
+    let ours = std::env::current_exe().ok()?.canonicalize().ok()?;
+    if ours.file_name()? != "cu" {
+        return None;
+    }
+    let first = find_on_path("cu")?.canonicalize().ok()?;
+    (first != ours).then(|| {
+        format!(
+            "note: `cu` on your PATH is {} (not Continuum's client, maybe UUCP's cu).\n      \
+             Put {} first on PATH, or use the `continuum` alias.",
+            first.display(),
+            ours.parent()
+                .map_or_else(String::new, |d| d.display().to_string())
+        )
+    })
+}
+
+/// Whether some process holds the daemon's instance lock for `home`.
+pub fn lock_is_held(home: &Home) -> bool {
+    let Ok(file) = File::open(home.lock_file()) else {
+        return false;
+    };
+    // SAFETY: flock on a descriptor we own; released by the unlock / close below.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        // SAFETY: as above.
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
+        false
+    } else {
+        true
+    }
+}
+
+fn read_pid(home: &Home) -> Option<i32> {
+    std::fs::read_to_string(home.pid_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Pings the daemon; returns `system/info` when it answers.
+pub fn probe(home: &Home) -> Option<Value> {
+    let mut client = Client::connect(&home.socket()).ok()?;
+    client.call("ping", json!({})).ok()?;
+    client.call("system/info", json!({})).ok()
+}
+
+/// What `start` did.
+pub enum Started {
+    /// It was already running.
+    AlreadyRunning(Value),
+    /// Freshly started.
+    Started {
+        /// `system/info` of the new daemon.
+        info: Value,
+        /// Time until it answered `ping`.
+        elapsed: Duration,
+    },
+}
+
+/// Starts the daemon detached in its own session and waits until it answers.
+pub fn start(home: &Home) -> Result<Started, ControlError> {
+    if let Some(info) = probe(home) {
+        return Ok(Started::AlreadyRunning(info));
+    }
+    let began = Instant::now();
+    let daemon = find_daemon()?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(home.log_dir())
+        .map_err(|err| {
+            ControlError(format!("cannot create {}: {err}", home.log_dir().display()))
+        })?;
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(home.log_file())
+        .map_err(|err| ControlError(format!("cannot open {}: {err}", home.log_file().display())))?;
+    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
+    let log_err = log
+        .try_clone()
+        .map_err(|err| ControlError(format!("cannot open log: {err}")))?;
+    let mut command = Command::new(&daemon);
+    command
+        .arg("--home")
+        .arg(home.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log_err));
+    // SAFETY: setsid is async-signal-safe; it detaches the daemon into its own
+    // session and process group so it outlives this shell and can be signalled
+    // as a group.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|err| ControlError(format!("cannot run {}: {err}", daemon.display())))?;
+    let mut delay = Duration::from_millis(1);
+    loop {
+        if let Ok(mut client) = Client::connect(&home.socket()) {
+            if client.call("ping", json!({})).is_ok() {
+                let info = client.call("system/info", json!({})).unwrap_or(Value::Null);
+                return Ok(Started::Started {
+                    info,
+                    elapsed: began.elapsed(),
+                });
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            // Another `cu start` may have won the race; that is still success.
+            if let Some(info) = probe(home) {
+                return Ok(Started::AlreadyRunning(info));
+            }
+            return Err(ControlError(format!(
+                "{DAEMON_BIN} exited during start ({status}).\n--- {} ---\n{}",
+                home.log_file().display(),
+                log_tail(&home.log_file(), log_start, 20)
+            )));
+        }
+        if began.elapsed() > START_TIMEOUT {
+            return Err(ControlError(format!(
+                "{DAEMON_BIN} did not answer ping within {START_TIMEOUT:?}.\n--- {} ---\n{}",
+                home.log_file().display(),
+                log_tail(&home.log_file(), log_start, 20)
+            )));
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// The last `lines` lines written to `path` since byte `from`.
+pub fn log_tail(path: &Path, from: u64, lines: usize) -> String {
+    let Ok(mut file) = File::open(path) else {
+        return "(no log)".to_owned();
+    };
+    let _ = file.seek(SeekFrom::Start(from));
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// What `stop` did.
+pub enum Stopped {
+    /// Nothing was running.
+    NotRunning,
+    /// Stopped gracefully (`system/shutdown`).
+    Graceful(Option<i32>),
+    /// Had to be signalled.
+    Signalled(i32),
+}
+
+/// Stops the daemon: `system/shutdown`, then SIGTERM and SIGKILL to its
+/// process group if it does not exit in time. Cleans up stale files.
+pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
+    let pid = read_pid(home);
+    if !lock_is_held(home) {
+        remove_stale_files(home);
+        return Ok(Stopped::NotRunning);
+    }
+    let asked = Client::connect(&home.socket())
+        .and_then(|mut client| client.call("system/shutdown", json!({})))
+        .is_ok();
+    if asked && wait_for_exit(home, STOP_TIMEOUT) {
+        remove_stale_files(home);
+        return Ok(Stopped::Graceful(pid));
+    }
+    let Some(pid) = pid.filter(|&pid| pid > 1) else {
+        return Err(ControlError(
+            "the daemon holds its lock but did not stop and left no pid file; stop it by hand"
+                .into(),
+        ));
+    };
+    for (signal, wait) in [(libc::SIGTERM, STOP_TIMEOUT), (libc::SIGKILL, KILL_TIMEOUT)] {
+        // SAFETY: kill has no memory-safety preconditions. The daemon is its own
+        // session leader, so its process group id is its pid.
+        unsafe {
+            if libc::kill(-pid, signal) != 0 {
+                libc::kill(pid, signal);
+            }
+        }
+        if wait_for_exit(home, wait) {
+            remove_stale_files(home);
+            return Ok(Stopped::Signalled(pid));
+        }
+    }
+    Err(ControlError(format!("pid {pid} survived SIGKILL")))
+}
+
+fn wait_for_exit(home: &Home, timeout: Duration) -> bool {
+    let began = Instant::now();
+    while began.elapsed() < timeout {
+        if !lock_is_held(home) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+fn remove_stale_files(home: &Home) {
+    let _ = std::fs::remove_file(home.socket());
+    let _ = std::fs::remove_file(home.pid_file());
+}
+
+/// Formats a duration in milliseconds as `1h2m3s`.
+pub fn human_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{}.{:03}s", s, ms % 1000)
+    }
+}
+
+impl From<ClientError> for ControlError {
+    fn from(err: ClientError) -> Self {
+        ControlError(err.to_string())
+    }
+}

@@ -1,0 +1,73 @@
+//! Where a daemon's files live. Both the daemon and its clients compute paths
+//! here, so they can never disagree about where the socket is.
+
+use std::path::{Path, PathBuf};
+
+/// The layout of a daemon home:
+///
+/// ```text
+/// $CONTINUUM_HOME/        (0700; default ~/.continuum)
+///   run/                  (0700) core.sock (0600), core.pid, core.lock
+///   logs/core.log
+///   data/*.sqlite
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    /// `$CONTINUUM_HOME`, else `$HOME/.continuum`; `None` if neither is set.
+    pub fn from_env() -> Option<Home> {
+        if let Some(home) = std::env::var_os("CONTINUUM_HOME").filter(|v| !v.is_empty()) {
+            return Some(Home::at(PathBuf::from(home)));
+        }
+        let user_home = std::env::var_os("HOME").filter(|v| !v.is_empty())?;
+        Some(Home::at(PathBuf::from(user_home).join(".continuum")))
+    }
+
+    /// A home rooted at `root`.
+    pub fn at(root: impl Into<PathBuf>) -> Home {
+        Home { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Directory holding the socket, pid and lock files.
+    pub fn run_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    /// The Unix socket.
+    pub fn socket(&self) -> PathBuf {
+        self.run_dir().join("core.sock")
+    }
+
+    /// The pid file.
+    pub fn pid_file(&self) -> PathBuf {
+        self.run_dir().join("core.pid")
+    }
+
+    /// The single-instance lock file (the daemon holds an exclusive flock on it).
+    pub fn lock_file(&self) -> PathBuf {
+        self.run_dir().join("core.lock")
+    }
+
+    /// Directory of logs.
+    pub fn log_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// The daemon's log.
+    pub fn log_file(&self) -> PathBuf {
+        self.log_dir().join("core.log")
+    }
+
+    /// Directory of the embedded stores.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+}

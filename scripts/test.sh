@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite. Builds the binaries the end-to-end tests drive (the
+# workspace build includes the daemon's test-only commands), then runs every
+# unit, integration, end-to-end and doc test.
+#
+# Optional real services (started by .ci/run, or by you):
+#   CONTINUUM_TEST_LLM_URL  an OpenAI-compatible server for the real-model test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --workspace --bins --locked
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+else
+    cargo test --workspace --locked --no-fail-fast
+fi
+cargo test --workspace --doc --locked

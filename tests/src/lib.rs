@@ -1,0 +1,234 @@
+//! Harness for the end-to-end suite: a temporary daemon home, the real `cu`
+//! and `continuum-core` binaries, and a raw socket client for frames `cu`
+//! would never send.
+//!
+//! The binaries must be built first, with the test-only commands:
+//! `cargo build --workspace --bins --features continuum-core/test-commands`
+//! (`scripts/test.sh` does this).
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub use continuum_wire::Home;
+
+/// Directory holding the built binaries (`target/<profile>`).
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CONTINUUM_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    // The test executable lives in target/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_owned();
+    for bin in ["cu", "continuum", "continuum-core"] {
+        assert!(
+            dir.join(bin).is_file(),
+            "{} is missing: run `cargo build --workspace --bins --features continuum-core/test-commands` first (scripts/test.sh does)",
+            dir.join(bin).display()
+        );
+    }
+    dir
+}
+
+/// Path of a built binary.
+pub fn bin(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// A temporary daemon home; stops any daemon in it when dropped.
+pub struct TestHome {
+    dir: tempfile::TempDir,
+    home: Home,
+}
+
+impl Default for TestHome {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestHome {
+    /// A fresh, empty home under /tmp (short, so the socket path fits).
+    pub fn new() -> TestHome {
+        let dir = tempfile::Builder::new()
+            .prefix("cu-e2e-")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let home = Home::at(dir.path().join("home"));
+        TestHome { dir, home }
+    }
+
+    /// The layout.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// A scratch directory beside the home.
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A `cu` command with `CONTINUUM_HOME` pointing here.
+    pub fn cu_command(&self, args: &[&str]) -> Command {
+        self.client_command("cu", args)
+    }
+
+    /// The same for the `continuum` alias.
+    pub fn client_command(&self, bin_name: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(bin(bin_name));
+        command
+            .args(args)
+            .env("CONTINUUM_HOME", self.home.root())
+            .env_remove("CONTINUUM_CORE_BIN")
+            .env_remove("CONTINUUM_TCP");
+        command
+    }
+
+    /// Runs `cu` and collects its output.
+    pub fn cu(&self, args: &[&str]) -> CuOutput {
+        CuOutput(self.cu_command(args).output().expect("run cu"))
+    }
+
+    /// `cu start`, asserting success.
+    pub fn start(&self) -> CuOutput {
+        let out = self.cu(&["start"]);
+        assert_eq!(out.code(), 0, "cu start failed: {out:?}");
+        out
+    }
+
+    /// The daemon's pid, from its pid file.
+    pub fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.home.pid_file())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// A raw connection to the socket.
+    pub fn raw(&self) -> RawClient {
+        RawClient::connect(&self.home.socket())
+    }
+
+    /// The daemon's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.log_file()).unwrap_or_default()
+    }
+}
+
+impl Drop for TestHome {
+    fn drop(&mut self) {
+        if self.home.lock_file().exists() {
+            let _ = self.cu_command(&["stop"]).output();
+        }
+    }
+}
+
+/// Output of one `cu` run.
+pub struct CuOutput(pub Output);
+
+impl CuOutput {
+    /// Exit code.
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+
+    /// Stdout as text.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    /// Stderr as text.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    /// Stdout parsed as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout().trim())
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}): {self:?}"))
+    }
+}
+
+impl std::fmt::Debug for CuOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {} stdout={:?} stderr={:?}",
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+/// A line-level client for sending arbitrary bytes.
+pub struct RawClient {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl RawClient {
+    /// Connects to `socket`.
+    pub fn connect(socket: &Path) -> RawClient {
+        let stream = UnixStream::connect(socket)
+            .unwrap_or_else(|err| panic!("connect {}: {err}", socket.display()));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        RawClient {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// Sends one JSON value as a line.
+    pub fn send(&mut self, value: &Value) {
+        let mut bytes = serde_json::to_vec(value).unwrap();
+        bytes.push(b'\n');
+        self.send_raw(&bytes);
+    }
+
+    /// Reads one frame as JSON.
+    pub fn recv(&mut self) -> Value {
+        let mut line = String::new();
+        let n = self.reader.read_line(&mut line).expect("read");
+        assert!(n > 0, "connection closed");
+        serde_json::from_str(&line).unwrap_or_else(|err| panic!("bad frame {line:?}: {err}"))
+    }
+
+    /// Sends a request and reads the next frame.
+    pub fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
+        self.send(
+            &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
+        self.recv()
+    }
+}
+
+/// Whether process `pid` is running. A zombie (exited, not yet reaped by
+/// whoever inherited it) counts as gone.
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state letter follows the parenthesised command name.
+        Ok(stat) => {
+            stat.rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
