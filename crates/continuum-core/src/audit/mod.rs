@@ -76,11 +76,6 @@ impl AuditEvent {
             forwarded_for,
         }
     }
-
-    /// Whether this event must be durable before the call proceeds.
-    pub fn needs_durability(&self) -> bool {
-        self.outcome == Outcome::Denied
-    }
 }
 
 /// Why the audit log failed.
@@ -96,9 +91,7 @@ pub enum AuditError {
 
 /// Append-only, hash-chained decision log.
 pub trait AuditLog: Send + Sync {
-    /// Queues an event; committed with the next group commit. Denials are
-    /// made durable by the implementation before this returns control to the
-    /// writer queue order.
+    /// Queues an event; it is committed, in order, with the next group commit.
     fn append(&self, event: AuditEvent);
     /// Appends and waits until the record is durable.
     fn append_durable(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), AuditError>>;

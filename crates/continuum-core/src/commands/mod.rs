@@ -3,7 +3,9 @@
 //! commands that hold dependencies are contributed by the module that owns
 //! them. Adding a command means adding a file here and nothing else.
 
+mod audit;
 mod catalog;
+pub mod data;
 mod ping;
 pub mod system;
 #[cfg(feature = "test-commands")]

@@ -2,10 +2,12 @@
 
 use super::{Home, InstanceError, InstanceLock};
 use crate::audit::{AuditLog, SqliteAuditLog};
-use crate::command::{RegistryBuilder, RegistryError};
+use crate::command::{Registry, RegistryBuilder, RegistryError};
+use crate::commands::data::DataModule;
 use crate::commands::system::SystemModule;
 use crate::dispatch::Dispatcher;
 use crate::ipc::{bind_unix, serve_tcp, serve_unix, ConnectionLimits};
+use crate::store::{DocumentStore, SqliteDocumentStore};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +50,34 @@ pub struct DaemonState {
     pub shutdown: CancellationToken,
 }
 
+impl DaemonState {
+    /// State for a daemon starting now in `home`.
+    pub fn new(home: &Home, tcp: Option<SocketAddr>, shutdown: CancellationToken) -> Self {
+        DaemonState {
+            version: env!("CARGO_PKG_VERSION"),
+            started: Instant::now(),
+            started_at_ms: crate::audit::now_ms(),
+            home: home.root().to_owned(),
+            socket: home.socket(),
+            tcp,
+            shutdown,
+        }
+    }
+}
+
+/// The daemon's full command map: every self-registered command plus what
+/// each module contributes. Tests build the same map through this function.
+pub fn build_registry(
+    state: &Arc<DaemonState>,
+    documents: Arc<dyn DocumentStore>,
+) -> Result<Registry, RegistryError> {
+    RegistryBuilder::new()
+        .with_registered()
+        .module(&SystemModule::new(Arc::clone(state)))
+        .module(&DataModule::new(documents))
+        .build()
+}
+
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -86,6 +116,10 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         SqliteAuditLog::open(&home.data_dir().join("audit.sqlite"))
             .map_err(|err| DaemonError::Store(err.to_string()))?,
     );
+    let documents: Arc<dyn DocumentStore> = Arc::new(
+        SqliteDocumentStore::open(&home.data_dir().join("documents.sqlite"))
+            .map_err(|err| DaemonError::Store(err.to_string()))?,
+    );
     let tcp_listener = match config.tcp {
         Some(addr) => Some(
             TcpListener::bind(addr)
@@ -95,19 +129,8 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         None => None,
     };
     let tcp = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
-    let state = Arc::new(DaemonState {
-        version: env!("CARGO_PKG_VERSION"),
-        started: Instant::now(),
-        started_at_ms: crate::audit::now_ms(),
-        home: home.root().to_owned(),
-        socket: home.socket(),
-        tcp,
-        shutdown: shutdown.clone(),
-    });
-    let registry = RegistryBuilder::new()
-        .with_registered()
-        .module(&SystemModule::new(Arc::clone(&state)))
-        .build()?;
+    let state = Arc::new(DaemonState::new(&home, tcp, shutdown.clone()));
+    let registry = build_registry(&state, documents)?;
     let dispatcher = Arc::new(Dispatcher::new(
         registry,
         Arc::clone(&audit) as Arc<dyn AuditLog>,

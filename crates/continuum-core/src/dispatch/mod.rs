@@ -136,6 +136,11 @@ impl Dispatcher {
                     "audit log unavailable, refusing owner-only action: {err}"
                 ))
             })?;
+        } else if !decision.is_allowed() {
+            // A refusal is security evidence: make it durable before answering.
+            if let Err(err) = self.audit.append_durable(event).await {
+                tracing::error!(error = %err, command = %descriptor.name, "could not record a denial");
+            }
         } else {
             self.audit.append(event);
         }
@@ -185,8 +190,6 @@ impl Dispatcher {
             }
         };
         let span = tracing::debug_span!("dispatch", command = name);
-        let _enter = span.enter();
-        drop(_enter);
         match tokio::time::timeout(limits.timeout, tracing::Instrument::instrument(work, span))
             .await
         {

@@ -1,5 +1,6 @@
 //! Shared SQLite setup: every embedded store opens its database through here,
-//! so they all get WAL, a busy timeout and the same durability setting.
+//! so they all get WAL, a busy timeout, the same durability setting and the
+//! same migration mechanism.
 
 use rusqlite::Connection;
 use std::path::Path;
@@ -20,4 +21,18 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// Applies `migrations[user_version..]` in one transaction each, recording
+/// progress in `PRAGMA user_version`.
+pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))? as usize;
+    for (index, sql) in migrations.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
 }

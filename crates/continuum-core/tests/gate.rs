@@ -1,0 +1,387 @@
+//! The gate over the daemon's real command map: listed == callable for every
+//! command and every kind of caller, composition cannot escalate, destructive
+//! commands stay owner-only, `forwarded_for` is recorded but never decides,
+//! and owner-only actions fail closed when the audit log fails.
+
+use continuum_core::audit::{AuditLog, MemoryAuditLog};
+use continuum_core::command::{erase, CallMeta, Command, CommandError, Ctx, RegistryBuilder};
+use continuum_core::commands::data::DESTRUCTIVE;
+use continuum_core::daemon::{build_registry, DaemonState, Home};
+use continuum_core::dispatch::{Call, Dispatcher};
+use continuum_core::gate::{caller_trust, Caller, PeerCaller, Trust};
+use continuum_core::store::MemoryDocumentStore;
+use continuum_wire::Access;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+fn dispatcher_with(audit: Arc<dyn AuditLog>) -> Arc<Dispatcher> {
+    let state = Arc::new(DaemonState::new(
+        &Home::at("/tmp/unused-home"),
+        None,
+        CancellationToken::new(),
+    ));
+    let registry = build_registry(&state, Arc::new(MemoryDocumentStore::new())).expect("registry");
+    Arc::new(Dispatcher::new(registry, audit))
+}
+
+fn dispatcher() -> Arc<Dispatcher> {
+    dispatcher_with(Arc::new(MemoryAuditLog::new()))
+}
+
+fn peer(trust: Option<Trust>) -> Caller {
+    Caller::Peer(PeerCaller {
+        peer_id: "peer-1".into(),
+        key: [7; 32],
+        registered_trust: trust,
+        grant: None,
+    })
+}
+
+fn every_kind_of_caller() -> Vec<Caller> {
+    vec![
+        Caller::LocalOwner,
+        Caller::Persona {
+            persona_id: "asha".into(),
+            trust: Trust::Provisional,
+        },
+        Caller::Persona {
+            persona_id: "trusted".into(),
+            trust: Trust::Trusted,
+        },
+        Caller::Persona {
+            persona_id: "blocked".into(),
+            trust: Trust::Blocked,
+        },
+        Caller::Tcp {
+            remote: "127.0.0.1:5555".parse().unwrap(),
+        },
+        peer(None),
+        peer(Some(Trust::Blocked)),
+        peer(Some(Trust::Trusted)),
+        peer(Some(Trust::Owner)),
+    ]
+}
+
+async fn call(
+    d: &Arc<Dispatcher>,
+    caller: Caller,
+    method: &str,
+    params: Value,
+) -> Result<Value, CommandError> {
+    call_meta(d, caller, method, params, CallMeta::default()).await
+}
+
+async fn call_meta(
+    d: &Arc<Dispatcher>,
+    caller: Caller,
+    method: &str,
+    params: Value,
+    meta: CallMeta,
+) -> Result<Value, CommandError> {
+    d.dispatch(Call {
+        caller: Arc::new(caller),
+        method: method.into(),
+        params,
+        meta: Arc::new(meta),
+        stream: None,
+    })
+    .await
+}
+
+async fn listed(d: &Arc<Dispatcher>, caller: Caller) -> BTreeSet<String> {
+    let result = call(d, caller, "commands/list", json!({"schemas": false}))
+        .await
+        .unwrap_or(json!({"commands": []}));
+    result["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Params that make a command run (or fail validation) without side effects
+/// that would break other checks; what matters is forbidden vs not.
+fn probe_params(name: &str) -> Value {
+    match name {
+        "system/shutdown" | "test/panic" => json!({}),
+        _ => json!({"__probe": true}),
+    }
+}
+
+#[tokio::test]
+async fn commands_list_shows_exactly_what_the_gate_allows_for_every_caller() {
+    let d = dispatcher();
+    let all: Vec<String> = d
+        .registry()
+        .entries()
+        .map(|e| e.descriptor().name.clone())
+        .collect();
+    for caller in every_kind_of_caller() {
+        let visible = listed(&d, caller.clone()).await;
+        for name in &all {
+            let outcome = call(&d, caller.clone(), name, probe_params(name)).await;
+            let forbidden = matches!(outcome, Err(CommandError::Forbidden { .. }));
+            assert_eq!(
+                visible.contains(name),
+                !forbidden,
+                "{caller} ({:?}): '{name}' listed={} but dispatch gave {outcome:?}",
+                caller_trust(&caller),
+                visible.contains(name)
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_advertised_command_routes_to_a_handler() {
+    let d = dispatcher();
+    let names = listed(&d, Caller::LocalOwner).await;
+    assert_eq!(
+        names.len(),
+        d.registry().len(),
+        "the owner sees every command"
+    );
+    for name in names {
+        let outcome = call(&d, Caller::LocalOwner, &name, probe_params(&name)).await;
+        assert!(
+            !matches!(outcome, Err(CommandError::MethodNotFound { .. })),
+            "{name} is advertised but does not route"
+        );
+    }
+}
+
+#[tokio::test]
+async fn destructive_data_commands_stay_owner_only() {
+    let d = dispatcher();
+    for name in DESTRUCTIVE {
+        let entry = d
+            .registry()
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not registered"));
+        assert_eq!(
+            entry.descriptor().access,
+            Access::OwnerOnly,
+            "{name} must stay owner-only"
+        );
+        for caller in every_kind_of_caller()
+            .into_iter()
+            .filter(|c| *c != Caller::LocalOwner)
+        {
+            let outcome = call(
+                &d,
+                caller.clone(),
+                name,
+                json!({"collection": "c", "id": "x", "confirm": true, "data": {}}),
+            )
+            .await;
+            assert!(
+                matches!(outcome, Err(CommandError::Forbidden { .. })),
+                "{caller} reached {name}: {outcome:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_commands_suggest_only_what_the_caller_may_call() {
+    let d = dispatcher();
+    let owner = call(&d, Caller::LocalOwner, "data/delet", json!({})).await;
+    let remote = call(
+        &d,
+        Caller::Tcp {
+            remote: "127.0.0.1:1".parse().unwrap(),
+        },
+        "data/delet",
+        json!({}),
+    )
+    .await;
+    match (owner, remote) {
+        (
+            Err(CommandError::MethodNotFound { suggestions: o, .. }),
+            Err(CommandError::MethodNotFound { suggestions: r, .. }),
+        ) => {
+            assert!(o.contains(&"data/delete".to_owned()), "{o:?}");
+            assert!(
+                !r.contains(&"data/delete".to_owned()),
+                "an owner-only name leaked to a remote caller: {r:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A composing command: calls another command through its context.
+struct Composer;
+
+impl Command for Composer {
+    const NAME: &'static str = "compose/forward";
+    const DESCRIPTION: &'static str = "calls `command` with `params` as the same caller";
+    const ACCESS: Access = Access::AiSafe;
+    type Params = Value;
+    type Output = Value;
+
+    async fn run(&self, ctx: Ctx, params: Value) -> Result<Value, CommandError> {
+        let command = params["command"].as_str().unwrap_or_default().to_owned();
+        ctx.call_by_name(&command, params["params"].clone()).await
+    }
+}
+
+#[tokio::test]
+async fn composition_carries_the_caller_and_cannot_escalate() {
+    let state = Arc::new(DaemonState::new(
+        &Home::at("/tmp/unused-home"),
+        None,
+        CancellationToken::new(),
+    ));
+    let documents = Arc::new(MemoryDocumentStore::new());
+    let registry = RegistryBuilder::new()
+        .with_registered()
+        .module(&continuum_core::commands::system::SystemModule::new(state))
+        .module(&continuum_core::commands::data::DataModule::new(documents))
+        .command(erase(Composer))
+        .build()
+        .unwrap();
+    let d = Arc::new(Dispatcher::new(registry, Arc::new(MemoryAuditLog::new())));
+    let persona = Caller::Persona {
+        persona_id: "asha".into(),
+        trust: Trust::Provisional,
+    };
+    let delete = json!({"command": "data/delete", "params": {"collection": "c", "id": "x"}});
+
+    let outcome = call(&d, persona.clone(), "compose/forward", delete.clone()).await;
+    assert!(
+        matches!(outcome, Err(CommandError::Forbidden { .. })),
+        "provisional escalated through composition: {outcome:?}"
+    );
+
+    let outcome = call(&d, Caller::LocalOwner, "compose/forward", delete).await;
+    assert_eq!(
+        outcome.unwrap(),
+        json!({"deleted": false}),
+        "the owner composes freely"
+    );
+
+    let ping = json!({"command": "ping", "params": {"message": "via compose"}});
+    let outcome = call(&d, persona, "compose/forward", ping).await.unwrap();
+    assert_eq!(outcome["message"], "via compose");
+}
+
+#[tokio::test]
+async fn forwarded_for_is_audited_and_never_changes_a_decision() {
+    let audit = Arc::new(MemoryAuditLog::new());
+    let d = dispatcher_with(audit.clone());
+    let tcp = Caller::Tcp {
+        remote: "127.0.0.1:9".parse().unwrap(),
+    };
+    let meta = CallMeta {
+        request_id: None,
+        forwarded_for: Some("owner".into()),
+    };
+    let outcome = call_meta(
+        &d,
+        tcp.clone(),
+        "data/delete",
+        json!({"collection": "c", "id": "x"}),
+        meta,
+    )
+    .await;
+    assert!(
+        matches!(outcome, Err(CommandError::Forbidden { .. })),
+        "claiming to act for the owner must not help"
+    );
+    let meta = CallMeta {
+        request_id: None,
+        forwarded_for: Some("alice".into()),
+    };
+    call_meta(&d, tcp, "ping", json!({}), meta).await.unwrap();
+    let records = audit.records();
+    let denied = records.iter().find(|r| r.command == "data/delete").unwrap();
+    assert_eq!(denied.outcome.as_str(), "denied");
+    assert_eq!(denied.reason, "owner_only");
+    assert_eq!(denied.forwarded_for.as_deref(), Some("owner"));
+    let allowed = records.iter().find(|r| r.command == "ping").unwrap();
+    assert_eq!(allowed.forwarded_for.as_deref(), Some("alice"));
+    assert_eq!(allowed.caller, "tcp:127.0.0.1:9");
+}
+
+#[tokio::test]
+async fn owner_only_actions_fail_closed_when_the_audit_log_fails() {
+    let audit = Arc::new(MemoryAuditLog::new());
+    let d = dispatcher_with(audit.clone());
+    call(
+        &d,
+        Caller::LocalOwner,
+        "data/create",
+        json!({"collection": "c", "id": "1", "data": {}}),
+    )
+    .await
+    .unwrap();
+    audit.fail_durable_appends(true);
+    let outcome = call(
+        &d,
+        Caller::LocalOwner,
+        "data/delete",
+        json!({"collection": "c", "id": "1"}),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Err(CommandError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    audit.fail_durable_appends(false);
+    let read = call(
+        &d,
+        Caller::LocalOwner,
+        "data/read",
+        json!({"collection": "c", "id": "1"}),
+    )
+    .await;
+    assert!(read.is_ok(), "the refused delete did not run");
+}
+
+#[tokio::test]
+async fn every_decision_is_audited_with_its_reason() {
+    let audit = Arc::new(MemoryAuditLog::new());
+    let d = dispatcher_with(audit.clone());
+    let blocked = peer(Some(Trust::Blocked));
+    let provisional = Caller::Persona {
+        persona_id: "p".into(),
+        trust: Trust::Provisional,
+    };
+    let _ = call(&d, blocked, "ping", json!({})).await;
+    let _ = call(&d, provisional.clone(), "system/info", json!({})).await;
+    let _ = call(&d, provisional, "system/shutdown", json!({})).await;
+    let _ = call(
+        &d,
+        Caller::LocalOwner,
+        "data/truncate",
+        json!({"collection": "c"}),
+    )
+    .await;
+    let reasons: Vec<(String, String, String)> = audit
+        .records()
+        .into_iter()
+        .map(|r| (r.command, r.outcome.as_str().to_owned(), r.reason))
+        .collect();
+    let expect = |c: &str, o: &str, r: &str| (c.to_owned(), o.to_owned(), r.to_owned());
+    assert!(
+        reasons.contains(&expect("ping", "denied", "blocked")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&expect("system/info", "denied", "insufficient_trust")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&expect("system/shutdown", "denied", "owner_only")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&expect("data/truncate", "allowed", "trust")),
+        "{reasons:?}"
+    );
+    assert!(audit.verify().await.unwrap().ok);
+}
