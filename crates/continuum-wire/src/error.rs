@@ -137,9 +137,10 @@ pub struct RpcError {
     pub code: i32,
     /// Human-readable message.
     pub message: String,
-    /// Structured detail.
+    /// Structured detail. Boxed: errors are the cold path, and this keeps
+    /// every `Result<_, RpcError>` small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<ErrorData>,
+    pub data: Option<Box<ErrorData>>,
 }
 
 impl RpcError {
@@ -148,10 +149,10 @@ impl RpcError {
         RpcError {
             code: code.code(),
             message: message.into(),
-            data: Some(ErrorData {
+            data: Some(Box::new(ErrorData {
                 kind: code.kind().to_owned(),
                 ..ErrorData::default()
-            }),
+            })),
         }
     }
 
@@ -186,9 +187,11 @@ impl RpcError {
 
     fn data_mut(&mut self) -> &mut ErrorData {
         let kind = ErrorCode::from_code(self.code).map_or("unknown", ErrorCode::kind);
-        self.data.get_or_insert_with(|| ErrorData {
-            kind: kind.to_owned(),
-            ..ErrorData::default()
+        self.data.get_or_insert_with(|| {
+            Box::new(ErrorData {
+                kind: kind.to_owned(),
+                ..ErrorData::default()
+            })
         })
     }
 }

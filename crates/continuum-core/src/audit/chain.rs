@@ -92,9 +92,8 @@ impl AuditRecord {
 /// Checks records given in `seq` order.
 pub fn verify_chain<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> VerifyReport {
     let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1;
     let mut count = 0;
-    for record in records {
+    for (expected_seq, record) in (1..).zip(records) {
         count += 1;
         let problem = if record.seq != expected_seq {
             Some(format!(
@@ -117,7 +116,6 @@ pub fn verify_chain<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> V
             };
         }
         expected_prev.clone_from(&record.hash);
-        expected_seq += 1;
     }
     VerifyReport {
         ok: true,
