@@ -3,7 +3,7 @@
 use crate::body::{GrantBody, SignedGrant};
 use crate::capability::confers;
 use crate::verdict::GrantVerdict;
-use crate::verify::{verify, VerifyPolicy};
+use crate::verify::{verify, verify_checked, CheckedSignature, VerifyPolicy};
 use crate::watermark::{EpochDecision, EpochWatermarks};
 
 /// A grant that authorized a command. Only [`authorize`] and
@@ -61,6 +61,25 @@ pub fn authorize(
     })
 }
 
+/// [`authorize`] for a grant whose signature was checked earlier (e.g. a
+/// cached [`CheckedSignature`]): the same pipeline and verdicts, without
+/// repeating the signature check.
+pub fn authorize_checked(
+    checked: &CheckedSignature,
+    presenting_key: &[u8; 32],
+    command: &str,
+    policy: &VerifyPolicy,
+    watermarks: &dyn EpochWatermarks,
+    now_ms: u64,
+) -> Result<AuthorizedGrant, GrantVerdict> {
+    verify_checked(checked, presenting_key, policy, now_ms)?;
+    let grant = checked.grant();
+    after_verify(grant, command, watermarks, now_ms)?;
+    Ok(AuthorizedGrant {
+        body: grant.body.clone(),
+    })
+}
+
 fn decide(
     grant: &SignedGrant,
     presenting_key: &[u8; 32],
@@ -70,6 +89,16 @@ fn decide(
     now_ms: u64,
 ) -> Result<(), GrantVerdict> {
     verify(grant, presenting_key, policy, now_ms)?;
+    after_verify(grant, command, watermarks, now_ms)
+}
+
+/// Epoch watermark, then capability.
+fn after_verify(
+    grant: &SignedGrant,
+    command: &str,
+    watermarks: &dyn EpochWatermarks,
+    now_ms: u64,
+) -> Result<(), GrantVerdict> {
     let body = &grant.body;
     let decision = watermarks
         .check_and_advance(

@@ -21,11 +21,11 @@ mod verdict;
 mod verify;
 mod watermark;
 
-pub use authorize::{authorize, authorize_text, AuthorizedGrant};
+pub use authorize::{authorize, authorize_checked, authorize_text, AuthorizedGrant};
 pub use body::{issue_grant, DecodeError, GrantBody, GrantSpec, LimitError, SignedGrant};
 pub use capability::confers;
 pub use verdict::GrantVerdict;
-pub use verify::{verify, VerifyPolicy};
+pub use verify::{verify, verify_checked, CheckedSignature, VerifyPolicy};
 pub use watermark::{
     EpochDecision, EpochWatermarks, InMemoryWatermarks, WatermarkError, DEFAULT_RETENTION_MS,
 };

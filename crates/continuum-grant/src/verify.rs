@@ -31,12 +31,61 @@ pub fn verify(
     policy: &VerifyPolicy,
     now_ms: u64,
 ) -> Result<(), GrantVerdict> {
-    let body = &grant.body;
-    if !policy.trusted_issuers.contains(body.issuer_key()) {
-        return Err(GrantVerdict::UntrustedIssuer);
+    check_issuer(grant, policy)?;
+    check_signature(grant)?;
+    check_claims(grant, presenting_key, policy, now_ms)
+}
+
+/// A grant whose signature verified strictly under its issuer key.
+///
+/// The signature is a fixed function of the grant's bytes, so this proof can
+/// be cached and reused for the same bytes. Everything that depends on who
+/// presents the grant, on the policy or on the clock is re-checked on every
+/// use by [`verify_checked`] (and [`crate::authorize_checked`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedSignature {
+    grant: SignedGrant,
+}
+
+impl CheckedSignature {
+    /// Verifies the signature (and that the issuer is pinned by `policy`, so
+    /// grants from strangers cost no signature check).
+    pub fn check(grant: SignedGrant, policy: &VerifyPolicy) -> Result<Self, GrantVerdict> {
+        check_issuer(&grant, policy)?;
+        check_signature(&grant)?;
+        Ok(Self { grant })
     }
-    let issuer =
-        VerifyingKey::from_bytes(body.issuer_key()).map_err(|_| GrantVerdict::BadSignature)?;
+
+    /// The grant.
+    pub fn grant(&self) -> &SignedGrant {
+        &self.grant
+    }
+}
+
+/// [`verify`] for a grant whose signature is already checked: the same order
+/// and verdicts, minus the signature itself. The issuer is re-checked against
+/// `policy`, so a cached proof never outlives the issuer's pinning.
+pub fn verify_checked(
+    checked: &CheckedSignature,
+    presenting_key: &[u8; 32],
+    policy: &VerifyPolicy,
+    now_ms: u64,
+) -> Result<(), GrantVerdict> {
+    check_issuer(&checked.grant, policy)?;
+    check_claims(&checked.grant, presenting_key, policy, now_ms)
+}
+
+fn check_issuer(grant: &SignedGrant, policy: &VerifyPolicy) -> Result<(), GrantVerdict> {
+    if policy.trusted_issuers.contains(grant.body.issuer_key()) {
+        Ok(())
+    } else {
+        Err(GrantVerdict::UntrustedIssuer)
+    }
+}
+
+fn check_signature(grant: &SignedGrant) -> Result<(), GrantVerdict> {
+    let issuer = VerifyingKey::from_bytes(grant.body.issuer_key())
+        .map_err(|_| GrantVerdict::BadSignature)?;
     // verify_strict rejects malleable signatures and small-order keys, so one
     // grant has exactly one valid signature.
     issuer
@@ -44,7 +93,17 @@ pub fn verify(
             &grant.signed_bytes(),
             &Signature::from_bytes(&grant.signature),
         )
-        .map_err(|_| GrantVerdict::BadSignature)?;
+        .map_err(|_| GrantVerdict::BadSignature)
+}
+
+/// Key binding -> mesh -> validity window.
+fn check_claims(
+    grant: &SignedGrant,
+    presenting_key: &[u8; 32],
+    policy: &VerifyPolicy,
+    now_ms: u64,
+) -> Result<(), GrantVerdict> {
+    let body = &grant.body;
     if body.grantee_key() != presenting_key {
         return Err(GrantVerdict::KeyMismatch);
     }

@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use continuum_grant::body::{DOMAIN, FORMAT_VERSION};
 use continuum_grant::{
-    authorize_text, issue_grant, EpochWatermarks, GrantBody, GrantSpec, InMemoryWatermarks,
-    SignedGrant, VerifyPolicy,
+    authorize_checked, authorize_text, issue_grant, CheckedSignature, EpochWatermarks, GrantBody,
+    GrantSpec, GrantVerdict, InMemoryWatermarks, SignedGrant, VerifyPolicy,
 };
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde::{Deserialize, Serialize};
@@ -433,14 +433,18 @@ fn key32(hex_text: &str) -> [u8; 32] {
         .expect("32 bytes")
 }
 
-fn run(case: &Case) -> String {
+fn store_for(case: &Case) -> InMemoryWatermarks {
     let store = InMemoryWatermarks::default();
     for w in &case.watermarks {
         store
             .check_and_advance(&w.grantee_peer_id, w.epoch, u64::MAX, case.now_ms)
             .expect("in-memory store");
     }
-    let policy = VerifyPolicy {
+    store
+}
+
+fn policy_for(case: &Case) -> VerifyPolicy {
+    VerifyPolicy {
         trusted_issuers: case
             .policy
             .trusted_issuers
@@ -449,18 +453,59 @@ fn run(case: &Case) -> String {
             .collect(),
         expected_mesh: case.policy.mesh.clone(),
         max_clock_skew_ms: case.policy.max_clock_skew_ms,
-    };
-    match authorize_text(
+    }
+}
+
+fn code<T>(result: Result<T, GrantVerdict>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(verdict) => verdict.code().into(),
+    }
+}
+
+fn run(case: &Case) -> String {
+    code(authorize_text(
         &case.grant,
         &key32(&case.presenting_key),
+        &case.command,
+        &policy_for(case),
+        &store_for(case),
+        case.now_ms,
+    ))
+}
+
+/// The cacheable path: check the signature once, then authorize twice with
+/// the same proof (as a daemon cache hit would).
+fn run_checked(case: &Case) -> String {
+    let policy = policy_for(case);
+    let store = store_for(case);
+    let checked = match SignedGrant::from_text(&case.grant) {
+        Ok(grant) => CheckedSignature::check(grant, &policy),
+        Err(err) => Err(err.into()),
+    };
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(verdict) => return verdict.code().into(),
+    };
+    let key = key32(&case.presenting_key);
+    let first = code(authorize_checked(
+        &checked,
+        &key,
         &case.command,
         &policy,
         &store,
         case.now_ms,
-    ) {
-        Ok(_) => "ok".into(),
-        Err(verdict) => verdict.code().into(),
-    }
+    ));
+    let again = code(authorize_checked(
+        &checked,
+        &key,
+        &case.command,
+        &policy,
+        &store,
+        case.now_ms,
+    ));
+    assert_eq!(first, again, "reusing a checked signature changed the verdict");
+    first
 }
 
 #[test]
@@ -471,6 +516,46 @@ fn every_committed_vector_yields_its_expected_verdict() {
     for case in &file.cases {
         assert_eq!(run(case), case.expected, "case {}", case.name);
     }
+}
+
+#[test]
+fn the_checked_signature_path_yields_the_same_verdicts() {
+    let file: VectorFile = serde_json::from_str(&generate()).unwrap();
+    for case in &file.cases {
+        assert_eq!(run_checked(case), case.expected, "case {}", case.name);
+    }
+}
+
+#[test]
+fn a_checked_signature_does_not_outlive_the_issuer_pinning() {
+    let b = Builder {
+        keys: Keys::fixed(),
+        cases: Vec::new(),
+    };
+    let policy = policy_for(&Case {
+        name: String::new(),
+        grant: String::new(),
+        presenting_key: String::new(),
+        policy: b.policy(),
+        watermarks: Vec::new(),
+        now_ms: NOW,
+        command: String::new(),
+        expected: String::new(),
+    });
+    let checked = CheckedSignature::check(b.issue(|_| {}), &policy).expect("valid");
+    let unpinned = VerifyPolicy {
+        trusted_issuers: Vec::new(),
+        ..policy
+    };
+    let verdict = authorize_checked(
+        &checked,
+        &b.keys.grantee.verifying_key().to_bytes(),
+        "ai/generate",
+        &unpinned,
+        &InMemoryWatermarks::default(),
+        NOW,
+    );
+    assert_eq!(verdict.unwrap_err(), GrantVerdict::UntrustedIssuer);
 }
 
 #[test]
