@@ -13,10 +13,9 @@
 
 use continuum_core::audit::{AuditEvent, AuditLog, Outcome, SqliteAuditLog};
 use continuum_core::command::CallMeta;
-use continuum_core::daemon::{build_registry, DaemonState, Home};
-use continuum_core::dispatch::{Call, Dispatcher};
+use continuum_core::daemon::{build_dispatcher, DaemonState, Home, Services};
+use continuum_core::dispatch::Call;
 use continuum_core::gate::{caller_trust, decide, Caller, Trust};
-use continuum_core::store::MemoryDocumentStore;
 use continuum_wire::Access;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
@@ -32,11 +31,9 @@ fn benches(c: &mut Criterion) {
         None,
         CancellationToken::new(),
     ));
-    let registry = build_registry(&state, Arc::new(MemoryDocumentStore::new())).unwrap();
-    let dispatcher = Arc::new(Dispatcher::new(
-        registry,
-        audit.clone() as Arc<dyn AuditLog>,
-    ));
+    let services = Services::ephemeral(dir.path()).unwrap();
+    let dispatcher =
+        Arc::new(build_dispatcher(&state, &services, audit.clone() as Arc<dyn AuditLog>).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

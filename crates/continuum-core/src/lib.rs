@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod dispatch;
 pub mod gate;
 pub mod grants;
+pub mod grid;
 pub mod ipc;
 pub mod store;
 

@@ -25,6 +25,10 @@ struct Args {
     /// Also listen on TCP at this address (callers are Provisional). Off by default.
     #[arg(long, env = "CONTINUUM_TCP")]
     tcp: Option<SocketAddr>,
+    /// Also accept grid peers on this loopback address: each proves its
+    /// ed25519 key in a handshake, then calls as that peer. Off by default.
+    #[arg(long, env = "CONTINUUM_PEER_TCP")]
+    peer_tcp: Option<SocketAddr>,
     /// Largest accepted frame in bytes.
     #[arg(long, default_value_t = continuum_wire::DEFAULT_MAX_FRAME_BYTES)]
     max_frame_bytes: usize,
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
     let config = Config {
         home,
         tcp: args.tcp,
+        peer_tcp: args.peer_tcp,
         limits: ConnectionLimits {
             max_frame_bytes: args.max_frame_bytes,
             ..ConnectionLimits::default()

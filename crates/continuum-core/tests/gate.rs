@@ -6,7 +6,7 @@
 use continuum_core::audit::{AuditLog, MemoryAuditLog};
 use continuum_core::command::{erase, CallMeta, Command, CommandError, Ctx, RegistryBuilder};
 use continuum_core::commands::data::DESTRUCTIVE;
-use continuum_core::daemon::{build_registry, DaemonState, Home};
+use continuum_core::daemon::{build_dispatcher, DaemonState, Home, Services};
 use continuum_core::dispatch::{Call, Dispatcher};
 use continuum_core::gate::{caller_trust, Caller, PeerCaller, Trust};
 use continuum_core::store::MemoryDocumentStore;
@@ -17,13 +17,15 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 fn dispatcher_with(audit: Arc<dyn AuditLog>) -> Arc<Dispatcher> {
+    // The identity and grant ledger live here for the whole test process.
+    let dir = tempfile::tempdir().expect("tempdir").keep();
     let state = Arc::new(DaemonState::new(
-        &Home::at("/tmp/unused-home"),
+        &Home::at(&dir),
         None,
         CancellationToken::new(),
     ));
-    let registry = build_registry(&state, Arc::new(MemoryDocumentStore::new())).expect("registry");
-    Arc::new(Dispatcher::new(registry, audit))
+    let services = Services::ephemeral(&dir).expect("services");
+    Arc::new(build_dispatcher(&state, &services, audit).expect("dispatcher"))
 }
 
 fn dispatcher() -> Arc<Dispatcher> {
@@ -37,6 +39,86 @@ fn peer(trust: Option<Trust>) -> Caller {
         registered_trust: trust,
         grant: None,
     })
+}
+
+/// A peer holding `key`, presenting a grant the owner issued through
+/// `grid/grant/issue` for `grantee_key` with `capabilities`.
+async fn granted_peer(
+    d: &Arc<Dispatcher>,
+    peer_id: &str,
+    key: [u8; 32],
+    grantee_key: [u8; 32],
+    capabilities: &[&str],
+    trust: Option<Trust>,
+) -> Caller {
+    let issued = call(
+        d,
+        Caller::LocalOwner,
+        "grid/grant/issue",
+        json!({
+            "grantee": peer_id,
+            "granteeKey": hex::encode(grantee_key),
+            "capabilities": capabilities,
+            "ttl": "1h",
+        }),
+    )
+    .await
+    .expect("the owner issues a grant");
+    Caller::Peer(PeerCaller {
+        peer_id: peer_id.into(),
+        key,
+        registered_trust: trust,
+        grant: Some(issued["grant"].as_str().unwrap().to_owned()),
+    })
+}
+
+fn public_key(seed: u8) -> [u8; 32] {
+    ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+        .verifying_key()
+        .to_bytes()
+}
+
+/// Peers presenting grants: exact, prefix (covering an owner-only command),
+/// Blocked with a grant, and a grant stolen from another key.
+async fn peers_with_grants(d: &Arc<Dispatcher>) -> Vec<Caller> {
+    vec![
+        granted_peer(
+            d,
+            "g-exact",
+            public_key(1),
+            public_key(1),
+            &["system/info"],
+            None,
+        )
+        .await,
+        granted_peer(
+            d,
+            "g-prefix",
+            public_key(2),
+            public_key(2),
+            &["system"],
+            None,
+        )
+        .await,
+        granted_peer(
+            d,
+            "g-blocked",
+            public_key(3),
+            public_key(3),
+            &["system"],
+            Some(Trust::Blocked),
+        )
+        .await,
+        granted_peer(
+            d,
+            "g-stolen",
+            public_key(4),
+            public_key(5),
+            &["system"],
+            None,
+        )
+        .await,
+    ]
 }
 
 fn every_kind_of_caller() -> Vec<Caller> {
@@ -119,7 +201,9 @@ async fn commands_list_shows_exactly_what_the_gate_allows_for_every_caller() {
         .entries()
         .map(|e| e.descriptor().name.clone())
         .collect();
-    for caller in every_kind_of_caller() {
+    let mut callers = every_kind_of_caller();
+    callers.extend(peers_with_grants(&d).await);
+    for caller in callers {
         let visible = listed(&d, caller.clone()).await;
         for name in &all {
             let outcome = call(&d, caller.clone(), name, probe_params(name)).await;
@@ -166,9 +250,13 @@ async fn destructive_data_commands_stay_owner_only() {
             Access::OwnerOnly,
             "{name} must stay owner-only"
         );
+        // Even a peer holding a grant for the whole `data/` family.
+        let data_grant =
+            granted_peer(&d, "g-data", public_key(6), public_key(6), &["data"], None).await;
         for caller in every_kind_of_caller()
             .into_iter()
             .filter(|c| *c != Caller::LocalOwner)
+            .chain([data_grant])
         {
             let outcome = call(
                 &d,
@@ -384,4 +472,137 @@ async fn every_decision_is_audited_with_its_reason() {
         "{reasons:?}"
     );
     assert!(audit.verify().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn grants_lift_a_peer_above_its_ceiling_but_never_to_owner_only_and_every_verdict_is_audited()
+{
+    let audit = Arc::new(MemoryAuditLog::new());
+    let d = dispatcher_with(audit.clone());
+    let peers = peers_with_grants(&d).await;
+    let [exact, prefix, blocked, stolen] = <[Caller; 4]>::try_from(peers).unwrap();
+    let ok = |r: &Result<Value, CommandError>| r.is_ok();
+    let reason = |r: Result<Value, CommandError>| match r {
+        Err(CommandError::Forbidden { reason, .. }) => reason,
+        other => panic!("expected forbidden, got {other:?}"),
+    };
+
+    assert!(ok(&call(&d, exact.clone(), "system/info", json!({})).await));
+    assert_eq!(
+        reason(call(&d, exact.clone(), "system/metrics", json!({})).await),
+        "not_granted"
+    );
+    assert!(ok(
+        &call(&d, prefix.clone(), "system/metrics", json!({})).await
+    ));
+    // `system` covers system/shutdown by name, but owner-only is out of reach.
+    assert_eq!(
+        reason(call(&d, prefix.clone(), "system/shutdown", json!({})).await),
+        "owner_only"
+    );
+    assert_eq!(
+        reason(call(&d, blocked, "system/info", json!({})).await),
+        "blocked"
+    );
+    assert_eq!(
+        reason(call(&d, stolen, "system/info", json!({})).await),
+        "key_mismatch"
+    );
+
+    // Revocation: a higher epoch with nothing in it; the old grant is dead.
+    call(
+        &d,
+        Caller::LocalOwner,
+        "grid/grant/revoke",
+        json!({"grantee": "g-prefix"}),
+    )
+    .await
+    .expect("revoke");
+    assert_eq!(
+        reason(call(&d, prefix.clone(), "system/metrics", json!({})).await),
+        "superseded"
+    );
+    assert!(!listed(&d, prefix).await.contains("system/metrics"));
+
+    let records = audit.records();
+    let has = |command: &str, outcome: &str, why: &str| {
+        records
+            .iter()
+            .any(|r| r.command == command && r.outcome.as_str() == outcome && r.reason == why)
+    };
+    assert!(has("system/info", "allowed", "grant"));
+    assert!(has("system/metrics", "denied", "not_granted"));
+    assert!(has("system/shutdown", "denied", "owner_only"));
+    assert!(has("system/info", "denied", "key_mismatch"));
+    assert!(has("system/metrics", "denied", "superseded"));
+    assert!(has("grid/grant/revoke", "allowed", "trust"));
+}
+
+#[tokio::test]
+async fn issuing_checks_its_params_and_numbers_epochs_per_grantee() {
+    let d = dispatcher();
+    let issue = |params: Value| call(&d, Caller::LocalOwner, "grid/grant/issue", params);
+    let key = hex::encode(public_key(9));
+    let field = |r: Result<Value, CommandError>| match r {
+        Err(CommandError::InvalidParams { field, .. }) => field,
+        other => panic!("expected invalid params, got {other:?}"),
+    };
+    let base = json!({"grantee": "peer-x", "granteeKey": key, "capabilities": ["system/info"], "ttl": "1h"});
+    let with = |k: &str, v: Value| {
+        let mut p = base.clone();
+        p[k] = v;
+        p
+    };
+    assert_eq!(
+        field(issue(with("granteeKey", json!("abc"))).await),
+        "/granteeKey"
+    );
+    assert_eq!(
+        field(issue(with("grantee", json!("a b"))).await),
+        "/grantee"
+    );
+    assert_eq!(field(issue(with("ttl", json!("forever"))).await), "/ttl");
+    assert_eq!(
+        field(issue(with("capabilities", json!([]))).await),
+        "/capabilities"
+    );
+    assert_eq!(
+        field(issue(with("capabilities", json!(["system/info", "data/delete"]))).await),
+        "/capabilities/1"
+    );
+    let first = issue(base.clone()).await.unwrap();
+    let second = issue(base.clone()).await.unwrap();
+    assert_eq!(
+        (first["epoch"].as_u64(), second["epoch"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(field(issue(with("epoch", json!(2))).await), "/epoch");
+    assert_eq!(issue(with("epoch", json!(10))).await.unwrap()["epoch"], 10);
+    let listed = call(
+        &d,
+        Caller::LocalOwner,
+        "grid/grant/list",
+        json!({"grantee": "peer-x"}),
+    )
+    .await
+    .unwrap();
+    let epochs: Vec<u64> = listed["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["epoch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs.len(), 3, "{listed}");
+    assert!(epochs.contains(&10));
+    let unknown = call(
+        &d,
+        Caller::LocalOwner,
+        "grid/grant/revoke",
+        json!({"grantee": "nobody"}),
+    )
+    .await;
+    assert!(
+        matches!(unknown, Err(CommandError::NotFound(_))),
+        "{unknown:?}"
+    );
 }

@@ -70,4 +70,9 @@ impl Home {
     pub fn data_dir(&self) -> PathBuf {
         self.root.join("data")
     }
+
+    /// The node identity (key 0600 and names).
+    pub fn identity_dir(&self) -> PathBuf {
+        self.root.join("identity")
+    }
 }

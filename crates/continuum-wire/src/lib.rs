@@ -10,11 +10,13 @@
 //!   daemon boundary.
 //! - [`descriptor`]: what `commands/list` returns for each command.
 //! - [`home`]: where a daemon's socket, pid file and stores live.
+//! - [`peer`]: the handshake a peer makes to prove its key.
 
 pub mod descriptor;
 pub mod error;
 pub mod frame;
 pub mod home;
+pub mod peer;
 
 pub use descriptor::{Access, CommandDescriptor};
 pub use error::{ErrorCode, ErrorData, RpcError};

@@ -6,6 +6,7 @@
 mod audit;
 mod catalog;
 pub mod data;
+pub mod grid;
 mod ping;
 pub mod system;
 #[cfg(feature = "test-commands")]

@@ -8,4 +8,4 @@ mod run;
 pub use continuum_wire::Home;
 pub use home::prepare;
 pub use instance::{InstanceError, InstanceLock};
-pub use run::{build_registry, run, Config, DaemonError, DaemonState};
+pub use run::{build_dispatcher, build_registry, run, Config, DaemonError, DaemonState, Services};

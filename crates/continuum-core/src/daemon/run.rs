@@ -3,13 +3,18 @@
 use super::{Home, InstanceError, InstanceLock};
 use crate::audit::{AuditLog, SqliteAuditLog};
 use crate::command::{Registry, RegistryBuilder, RegistryError};
+use crate::commands::ai::AiModule;
 use crate::commands::data::DataModule;
+use crate::commands::grid::GridModule;
 use crate::commands::system::SystemModule;
 use crate::dispatch::Dispatcher;
-use crate::ipc::{bind_unix, serve_tcp, serve_unix, ConnectionLimits};
-use crate::store::{DocumentStore, SqliteDocumentStore};
+use crate::grants::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
+use crate::grid::{GrantLedger, NodeIdentity};
+use crate::ipc::{bind_peer, bind_unix, serve_peers, serve_tcp, serve_unix, ConnectionLimits};
+use crate::store::{DocumentStore, MemoryDocumentStore, SqliteDocumentStore};
+use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -27,6 +32,8 @@ pub struct Config {
     pub home: Home,
     /// Optional TCP listener address (off when `None`).
     pub tcp: Option<SocketAddr>,
+    /// Optional peer listener address, loopback only (off when `None`).
+    pub peer_tcp: Option<SocketAddr>,
     /// Connection limits.
     pub limits: ConnectionLimits,
 }
@@ -65,17 +72,92 @@ impl DaemonState {
     }
 }
 
+/// The stateful parts the command modules and the gate work over.
+pub struct Services {
+    /// JSON documents (`data/*`).
+    pub documents: Arc<dyn DocumentStore>,
+    /// This node's key and names.
+    pub identity: Arc<NodeIdentity>,
+    /// Grants issued and held.
+    pub grant_ledger: GrantLedger,
+    /// Per-grantee epoch watermarks, shared by the gate and `grid/grant/*`.
+    pub watermarks: Arc<dyn EpochWatermarks>,
+    /// Where peers connect, when the peer listener is on.
+    pub peer_listener: Option<SocketAddr>,
+}
+
+impl Services {
+    /// The embedded SQLite stores and the identity under `home`.
+    pub fn open(home: &Home) -> Result<Services, DaemonError> {
+        let store_err = |err: crate::store::StoreError| DaemonError::Store(err.to_string());
+        let data = home.data_dir();
+        Ok(Services {
+            documents: Arc::new(
+                SqliteDocumentStore::open(&data.join("documents.sqlite")).map_err(store_err)?,
+            ),
+            identity: Arc::new(NodeIdentity::load_or_create(&home.identity_dir())?),
+            grant_ledger: GrantLedger::open(&data.join("grid.sqlite")).map_err(store_err)?,
+            // SWAP-TO-SQLITE: SqliteWatermarks at data/watermarks.sqlite once it lands.
+            watermarks: Arc::new(InMemoryWatermarks::default()),
+            peer_listener: None,
+        })
+    }
+
+    /// In-memory documents and watermarks; identity and ledger under `dir`.
+    /// For tests and benchmarks.
+    pub fn ephemeral(dir: &Path) -> Result<Services, DaemonError> {
+        Ok(Services {
+            documents: Arc::new(MemoryDocumentStore::new()),
+            identity: Arc::new(NodeIdentity::load_or_create(&dir.join("identity"))?),
+            grant_ledger: GrantLedger::open(&dir.join("grid.sqlite"))
+                .map_err(|err| DaemonError::Store(err.to_string()))?,
+            watermarks: Arc::new(InMemoryWatermarks::default()),
+            peer_listener: None,
+        })
+    }
+
+    /// The gate's grant check: grants signed by this node, for its mesh.
+    pub fn grant_authorizer(&self) -> GrantAuthorizer {
+        GrantAuthorizer::new(
+            VerifyPolicy {
+                trusted_issuers: vec![self.identity.public_key()],
+                expected_mesh: self.identity.mesh_id().to_owned(),
+                max_clock_skew_ms: MAX_CLOCK_SKEW_MS,
+            },
+            Arc::clone(&self.watermarks),
+        )
+    }
+}
+
 /// The daemon's full command map: every self-registered command plus what
 /// each module contributes. Tests build the same map through this function.
 pub fn build_registry(
     state: &Arc<DaemonState>,
-    documents: Arc<dyn DocumentStore>,
+    services: &Services,
 ) -> Result<Registry, RegistryError> {
     RegistryBuilder::new()
         .with_registered()
         .module(&SystemModule::new(Arc::clone(state)))
-        .module(&DataModule::new(documents))
+        .module(&AiModule::load(&state.home))
+        .module(&DataModule::new(Arc::clone(&services.documents)))
+        .module(&GridModule::new(
+            Arc::clone(&services.identity),
+            services.grant_ledger.clone(),
+            Arc::clone(&services.watermarks),
+            services.peer_listener,
+        ))
         .build()
+}
+
+/// The dispatcher the transports share: the registry, the audit log and the
+/// grant check.
+pub fn build_dispatcher(
+    state: &Arc<DaemonState>,
+    services: &Services,
+    audit: Arc<dyn AuditLog>,
+) -> Result<Dispatcher, RegistryError> {
+    Ok(Dispatcher::new(build_registry(state, services)?, audit)
+        .with_grants(Arc::new(services.grant_authorizer())))
 }
 
 /// Why the daemon could not run.
@@ -90,6 +172,9 @@ pub enum DaemonError {
     /// A store could not be opened.
     #[error("store: {0}")]
     Store(String),
+    /// The node identity could not be loaded or created.
+    #[error("node identity: {0}")]
+    Identity(#[from] crate::grid::IdentityError),
     /// Socket or filesystem trouble.
     #[error("{context}: {source}")]
     Io {
@@ -116,10 +201,7 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         SqliteAuditLog::open(&home.data_dir().join("audit.sqlite"))
             .map_err(|err| DaemonError::Store(err.to_string()))?,
     );
-    let documents: Arc<dyn DocumentStore> = Arc::new(
-        SqliteDocumentStore::open(&home.data_dir().join("documents.sqlite"))
-            .map_err(|err| DaemonError::Store(err.to_string()))?,
-    );
+    let mut services = Services::open(&home)?;
     let tcp_listener = match config.tcp {
         Some(addr) => Some(
             TcpListener::bind(addr)
@@ -128,13 +210,22 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         ),
         None => None,
     };
+    let peer_listener = match config.peer_tcp {
+        Some(addr) => Some(
+            bind_peer(addr)
+                .await
+                .map_err(io_err(format!("binding the peer listener {addr}")))?,
+        ),
+        None => None,
+    };
+    services.peer_listener = peer_listener.as_ref().and_then(|l| l.local_addr().ok());
     let tcp = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
     let state = Arc::new(DaemonState::new(&home, tcp, shutdown.clone()));
-    let registry = build_registry(&state, documents)?;
-    let dispatcher = Arc::new(Dispatcher::new(
-        registry,
+    let dispatcher = Arc::new(build_dispatcher(
+        &state,
+        &services,
         Arc::clone(&audit) as Arc<dyn AuditLog>,
-    ));
+    )?);
 
     let listener = bind_unix(&home.socket())
         .map_err(io_err(format!("binding {}", home.socket().display())))?;
@@ -150,6 +241,17 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
         tracing::warn!(addr = ?tcp, "TCP listener enabled: its callers are Provisional and never the owner");
         connections.spawn(serve_tcp(
             listener,
+            Arc::clone(&dispatcher),
+            shutdown.clone(),
+            connections.clone(),
+            config.limits,
+        ));
+    }
+    if let Some(listener) = peer_listener {
+        tracing::info!(addr = ?services.peer_listener, node = %services.identity.node_id(), "peer listener enabled (loopback)");
+        connections.spawn(serve_peers(
+            listener,
+            Arc::clone(&services.identity),
             Arc::clone(&dispatcher),
             shutdown.clone(),
             connections.clone(),

@@ -1,6 +1,10 @@
 //! Capability grants as seen by the dispatcher: a check the gate consults when a
 //! peer presents a grant for a command above its trust ceiling.
 
+mod authorizer;
+
+pub use authorizer::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
+
 use crate::command::BoxFuture;
 use crate::gate::PeerCaller;
 
