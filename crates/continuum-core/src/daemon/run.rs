@@ -11,7 +11,7 @@ use crate::dispatch::Dispatcher;
 use crate::grants::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
 use crate::grid::{GrantLedger, NodeIdentity};
 use crate::ipc::{bind_peer, bind_unix, serve_peers, serve_tcp, serve_unix, ConnectionLimits};
-use crate::store::{DocumentStore, MemoryDocumentStore, SqliteDocumentStore};
+use crate::store::{DocumentStore, MemoryDocumentStore, SqliteDocumentStore, SqliteWatermarks};
 use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,9 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// How often expired epoch watermarks are evicted.
+const WATERMARK_EVICTION_EVERY: Duration = Duration::from_secs(600);
 
 /// How long shutdown waits for in-flight work before giving up on it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -97,8 +100,9 @@ impl Services {
             ),
             identity: Arc::new(NodeIdentity::load_or_create(&home.identity_dir())?),
             grant_ledger: GrantLedger::open(&data.join("grid.sqlite")).map_err(store_err)?,
-            // SWAP-TO-SQLITE: SqliteWatermarks at data/watermarks.sqlite once it lands.
-            watermarks: Arc::new(InMemoryWatermarks::default()),
+            watermarks: Arc::new(
+                SqliteWatermarks::open(&data.join("watermarks.sqlite")).map_err(store_err)?,
+            ),
             peer_listener: None,
         })
     }
@@ -258,6 +262,10 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
             config.limits,
         ));
     }
+    connections.spawn(evict_watermarks(
+        Arc::clone(&services.watermarks),
+        shutdown.clone(),
+    ));
     spawn_signal_handler(shutdown.clone()).map_err(io_err("installing signal handlers"))?;
     tracing::info!(
         pid = std::process::id(),
@@ -282,6 +290,26 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     drop(instance);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Keeps the watermark store bounded: entries whose every grant has expired
+/// (plus the retention margin) can no longer reject anything, so they go.
+async fn evict_watermarks(watermarks: Arc<dyn EpochWatermarks>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(WATERMARK_EVICTION_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let store = Arc::clone(&watermarks);
+        match tokio::task::spawn_blocking(move || store.evict_expired(crate::audit::now_ms())).await
+        {
+            Ok(Ok(0)) => {}
+            Ok(Ok(evicted)) => tracing::info!(evicted, "evicted expired grant watermarks"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "watermark eviction failed"),
+            Err(err) => tracing::warn!(error = %err, "watermark eviction task failed"),
+        }
+    }
 }
 
 fn spawn_signal_handler(shutdown: CancellationToken) -> std::io::Result<()> {

@@ -11,10 +11,12 @@
 
 pub mod documents;
 pub mod sqlite;
+pub mod watermarks;
 
 pub use documents::{
     Document, DocumentStore, ListQuery, MemoryDocumentStore, Order, SqliteDocumentStore,
 };
+pub use watermarks::SqliteWatermarks;
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
