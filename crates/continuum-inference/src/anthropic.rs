@@ -57,7 +57,7 @@ impl AnthropicAdapter {
             thinking: config.thinking,
             budget_tokens: config.thinking_budget_tokens,
             max_tokens: config.max_tokens.unwrap_or(4096),
-            lone_close: config.lone_close,
+            lone_close: config.lone_close.unwrap_or(LoneClose::Text),
         })
     }
 

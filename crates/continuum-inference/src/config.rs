@@ -2,6 +2,8 @@
 //! validated into typed config, and the credentials the providers name.
 //!
 //! ```toml
+//! default_provider = "local"           # used when a request names none
+//!
 //! [providers.local]
 //! kind = "openai"                      # or "anthropic"
 //! base_url = "http://127.0.0.1:8080/v1"
@@ -13,14 +15,21 @@
 //!
 //! Optional fields and their defaults: `thinking_control = "auto"` (OpenAI
 //! kind; `auto | soft-switch | template-kwargs | none`, see
-//! [`crate::thinking`]), `template_opens_think = true` (OpenAI kind; see
-//! [`crate::reasoning::LoneClose`]), `thinking_budget_tokens = 1024`
+//! [`crate::thinking`]), `template_opens_think` (OpenAI kind; `true`: the
+//! chat template opens `<think>` in the prompt, `false`: it never does; unset:
+//! decided by the model name, see [`LoneClose::for_model`]: known families
+//! hold streamed text back until the first tag, others stream live and still
+//! split the final answer), `thinking_budget_tokens = 1024`
 //! (Anthropic, thinking `on`), `max_tokens` (Anthropic: 4096),
 //! `anthropic_version = "2023-06-01"`, `connect_timeout_secs = 10`,
 //! `read_timeout_secs` (silence allowed mid-stream; defaults to
 //! `timeout_secs`, itself 120), `max_attempts = 3`,
 //! `retry_base_delay_ms = 500`, `retry_max_delay_ms = 8000`. For Anthropic
 //! `base_url` defaults to `https://api.anthropic.com`.
+//!
+//! `default_provider` is optional; without it a file with exactly one
+//! provider makes that one the default, and with several a request must name
+//! its provider.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -131,8 +140,9 @@ pub struct ProviderConfig {
     pub thinking_control: ThinkingControl,
     /// Thinking budget when thinking is on (Anthropic).
     pub thinking_budget_tokens: u32,
-    /// How a stray `</think>` is read (OpenAI kind).
-    pub lone_close: LoneClose,
+    /// How a stray `</think>` is read; `None`: by the model name
+    /// ([`LoneClose::for_model`]).
+    pub lone_close: Option<LoneClose>,
     /// Name of the credential holding the key, if the provider needs one.
     pub credential: Option<String>,
     /// Whole-request timeout for non-streaming calls.
@@ -166,8 +176,9 @@ impl ProviderConfig {
             thinking_control: ThinkingControl::Auto,
             thinking_budget_tokens: 1024,
             lone_close: match kind {
-                ProviderKind::OpenAi => LoneClose::Reasoning,
-                ProviderKind::Anthropic => LoneClose::Text,
+                ProviderKind::OpenAi => None,
+                // Anthropic sends thinking as blocks, never as tags.
+                ProviderKind::Anthropic => Some(LoneClose::Text),
             },
             credential: None,
             timeout: Duration::from_secs(120),
@@ -188,6 +199,9 @@ impl ProviderConfig {
 pub struct ProvidersConfig {
     /// Providers by name.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// `default_provider`: the provider used when a request names none
+    /// (validated to be one of `providers`).
+    pub default_provider: Option<String>,
 }
 
 /// Why `providers.toml` (or the environment) could not be used.
@@ -254,6 +268,14 @@ pub enum ConfigError {
         /// What would be valid.
         expected: &'static str,
     },
+    /// `default_provider` names no configured provider.
+    #[error("default_provider = '{name}' names no provider in providers.toml (configured: {})", if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
+    UnknownDefault {
+        /// What was written.
+        name: String,
+        /// The names that exist.
+        known: Vec<String>,
+    },
     /// The HTTP client could not be built.
     #[error("provider '{provider}': cannot build the HTTP client: {message}")]
     HttpClient {
@@ -267,6 +289,8 @@ pub enum ConfigError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    #[serde(default)]
+    default_provider: Option<String>,
     #[serde(default)]
     providers: BTreeMap<String, RawProvider>,
 }
@@ -313,14 +337,53 @@ impl ProvidersConfig {
     fn parse_at(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: parse_message(&e, text),
         })?;
         let mut providers = BTreeMap::new();
         for (name, raw) in raw.providers {
             let config = validate(&name, raw)?;
             providers.insert(name, config);
         }
-        Ok(Self { providers })
+        if let Some(name) = &raw.default_provider {
+            if !providers.contains_key(name) {
+                return Err(ConfigError::UnknownDefault {
+                    name: name.clone(),
+                    known: providers.keys().cloned().collect(),
+                });
+            }
+        }
+        Ok(Self {
+            providers,
+            default_provider: raw.default_provider,
+        })
+    }
+}
+
+/// The parser's message with its position, but without the excerpt of the
+/// offending line it normally quotes, and with quoted values hidden: the line
+/// may hold a pasted key, and this message reaches logs and callers.
+fn parse_message(error: &toml::de::Error, text: &str) -> String {
+    let mut message = String::new();
+    let mut quoted = false;
+    for ch in error.message().trim().chars() {
+        match (ch, quoted) {
+            ('"', false) => {
+                quoted = true;
+                message.push_str("[value hidden]");
+            }
+            ('"', true) => quoted = false,
+            (_, true) => {}
+            (ch, false) => message.push(ch),
+        }
+    }
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.chars().rev().take_while(|c| *c != '\n').count() + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
     }
 }
 
@@ -409,11 +472,11 @@ fn validate(name: &str, raw: RawProvider) -> Result<ProviderConfig, ConfigError>
         config.thinking_budget_tokens = budget;
     }
     if let Some(opens) = raw.template_opens_think {
-        config.lone_close = if opens {
+        config.lone_close = Some(if opens {
             LoneClose::Reasoning
         } else {
             LoneClose::Text
-        };
+        });
     }
     if let Some(cred) = raw.credential {
         // A name, so it can be looked up; a pasted key would fail this and
@@ -527,12 +590,47 @@ mod tests {
         assert_eq!(local.base_url, "http://127.0.0.1:8080/v1");
         assert_eq!(local.thinking, ThinkingMode::Suppress);
         assert_eq!(local.timeout, Duration::from_secs(60));
-        assert_eq!(local.lone_close, LoneClose::Reasoning);
+        assert_eq!(local.lone_close, None, "unset: decided by the model name");
         let claude = &c.providers["claude"];
         assert_eq!(claude.base_url, "https://api.anthropic.com");
         assert_eq!(claude.credential.as_deref(), Some("ANTHROPIC_API_KEY"));
         assert_eq!(claude.thinking_budget_tokens, 2048);
         assert_eq!(claude.max_tokens, Some(4096));
+    }
+
+    #[test]
+    fn template_opens_think_sets_the_lone_close_reading() {
+        let c = ProvidersConfig::parse(
+            r#"
+            [providers.r1]
+            kind = "openai"
+            base_url = "http://h/v1"
+            model = "m"
+            template_opens_think = true
+
+            [providers.plain]
+            kind = "openai"
+            base_url = "http://h/v1"
+            model = "m"
+            template_opens_think = false
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.providers["r1"].lone_close, Some(LoneClose::Reasoning));
+        assert_eq!(c.providers["plain"].lone_close, Some(LoneClose::Text));
+    }
+
+    #[test]
+    fn default_provider_must_name_a_configured_provider() {
+        let file =
+            "[providers.local]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"";
+        let c = ProvidersConfig::parse(&format!("default_provider = \"local\"\n{file}")).unwrap();
+        assert_eq!(c.default_provider.as_deref(), Some("local"));
+        let e = parse_err(&format!("default_provider = \"lokal\"\n{file}"));
+        assert_eq!(
+            e,
+            "default_provider = 'lokal' names no provider in providers.toml (configured: local)"
+        );
     }
 
     #[test]
@@ -588,6 +686,25 @@ mod tests {
             "[providers.p]\nkind = \"openai\"\nbase_url = \"https://h/v1\"\nmodle = \"m\"",
         );
         assert!(e.contains("modle"), "{e}");
+    }
+
+    #[test]
+    fn parse_errors_give_the_position_but_never_echo_the_line() {
+        let e = parse_err("[providers.p]\nkind = \"openai\"\nbase_url = \"https://h/v1\"\nmodel = \"m\"\napi_key = \"sk-secret-123\"");
+        assert!(
+            e.contains("line 5, column 1: unknown field `api_key`"),
+            "{e}"
+        );
+        assert!(!e.contains("sk-secret"), "{e}");
+        let e = parse_err("[providers.p]\ncredential = sk-secret-123");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains("sk-secret"), "{e}");
+        let e = parse_err("[providers.p]\nkind = \"openai\"\nbase_url = \"https://h/v1\"\nmodel = \"m\"\ntimeout_secs = \"sk-secret-123\"");
+        assert!(
+            e.contains("line 5, column 16: invalid type: string [value hidden], expected u64"),
+            "{e}"
+        );
+        assert!(!e.contains("sk-secret"), "{e}");
     }
 
     #[test]

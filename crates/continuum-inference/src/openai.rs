@@ -32,7 +32,8 @@ pub struct OpenAiAdapter {
     model: String,
     thinking: ThinkingMode,
     thinking_control: ThinkingControl,
-    lone_close: LoneClose,
+    /// `None`: by the model of each request ([`LoneClose::for_model`]).
+    lone_close: Option<LoneClose>,
     max_tokens: Option<u32>,
 }
 
@@ -54,38 +55,44 @@ impl OpenAiAdapter {
         format!("{}/chat/completions", self.transport.base_url)
     }
 
-    fn body(&self, request: GenerateRequest, stream: bool) -> Value {
+    /// The request body and how the answer's stray `</think>` is read, both
+    /// of which depend on the model the request ends up using.
+    fn body(&self, request: GenerateRequest, stream: bool) -> (Value, LoneClose) {
         let model = request.model.clone().unwrap_or_else(|| self.model.clone());
         let mode = request.thinking.unwrap_or(self.thinking);
-        build_body(
+        let lone_close = self
+            .lone_close
+            .unwrap_or_else(|| LoneClose::for_model(&model));
+        let body = build_body(
             request,
             &model,
             mode,
             self.thinking_control.for_model(&model),
             self.max_tokens,
             stream,
-        )
+        );
+        (body, lone_close)
     }
 
     async fn generate_whole(
         &self,
         request: GenerateRequest,
     ) -> Result<GenerateResponse, InferenceError> {
-        let body = self.body(request, false);
+        let (body, lone_close) = self.body(request, false);
         let response = self.transport.post(&self.url(), &body, false).await?;
         let bytes = response
             .bytes()
             .await
             .map_err(|e| self.transport.body_error(e))?;
-        parse_completion(&self.transport.provider, &bytes, self.lone_close)
+        parse_completion(&self.transport.provider, &bytes, lone_close)
     }
 
     async fn start_stream(&self, request: GenerateRequest) -> Result<EventStream, InferenceError> {
-        let body = self.body(request, true);
+        let (body, lone_close) = self.body(request, true);
         let response = self.transport.post(&self.url(), &body, true).await?;
         Ok(self.transport.sse_stream(
             response,
-            ChunkDecoder::new(&self.transport.provider, self.lone_close),
+            ChunkDecoder::new(&self.transport.provider, lone_close),
         ))
     }
 }

@@ -21,8 +21,9 @@
 //! 4. A `</think>` with no opener before it, as the first tag of the output,
 //!    comes from a chat template that opened the block in the prompt: what
 //!    precedes it is reasoning, what follows is text — under
-//!    [`LoneClose::Reasoning`] (the default). Under [`LoneClose::Text`] the
-//!    stray tag is dropped and the text around it kept.
+//!    [`LoneClose::Reasoning`] and [`LoneClose::Unknown`] (the default for
+//!    OpenAI-compatible providers). Under [`LoneClose::Text`] the stray tag is
+//!    dropped and the text around it kept.
 //! 5. Text and reasoning are trimmed; an empty reasoning is `None`.
 //!
 //! # Streaming and rule 4
@@ -31,9 +32,19 @@
 //! holds that text back until the first `<think>` (then it was text), the
 //! first `</think>` (then it was reasoning) or the end of the stream (then it
 //! was text). A plain tag-free answer is therefore delivered in one piece at
-//! the end. Providers whose templates never open the block (and every stream
-//! that has already carried a server reasoning field) use [`LoneClose::Text`]
-//! and stream text live.
+//! the end; deltas always add up to the final response.
+//!
+//! Under [`LoneClose::Unknown`] (nobody said whether the template opens the
+//! block, and the model is not one of the families known to do it, see
+//! [`LoneClose::for_model`]) streams deliver text live, as under
+//! [`LoneClose::Text`], while the final response is split as under
+//! [`LoneClose::Reasoning`]. So the final `text` never carries template-opened
+//! reasoning; the one cost is that, for such a model on a server that does not
+//! return reasoning in its own field, the leading reasoning has already gone
+//! out as text deltas before its `</think>` arrived, and those deltas then do
+//! not add up to the final text. Set `template_opens_think = true` for such a
+//! model. Every stream that has already carried a server reasoning field reads
+//! stray tags as [`LoneClose::Text`] (rule 1).
 
 const OPEN: &str = "<think>";
 const CLOSE: &str = "</think>";
@@ -49,6 +60,46 @@ pub enum LoneClose {
     /// The template never opens the block: a stray `</think>` is dropped and
     /// the text around it is kept. Streams deliver text live.
     Text,
+    /// Not known: streams deliver text live (as [`LoneClose::Text`]); the
+    /// final response is split as under [`LoneClose::Reasoning`].
+    Unknown,
+}
+
+/// Model families whose chat templates open the `<think>` block in the
+/// prompt, so their output starts inside it (matched case-insensitively
+/// anywhere in the model name).
+const TEMPLATE_OPENS_THINK: &[&str] = &["deepseek-r1", "r1-distill", "qwq", "thinking"];
+
+impl LoneClose {
+    /// The reading for `model` when the provider config does not say
+    /// (`template_opens_think` unset): [`LoneClose::Reasoning`] for the
+    /// families known to open the block in their template (DeepSeek-R1 and
+    /// its distills, QwQ, `*-Thinking` models such as Qwen3-Thinking-2507),
+    /// else [`LoneClose::Unknown`], which streams live.
+    pub fn for_model(model: &str) -> LoneClose {
+        let model = model.to_ascii_lowercase();
+        if TEMPLATE_OPENS_THINK.iter().any(|f| model.contains(f)) {
+            LoneClose::Reasoning
+        } else {
+            LoneClose::Unknown
+        }
+    }
+
+    /// How the whole (final) response reads a leading lone `</think>`.
+    fn whole(self) -> LoneClose {
+        match self {
+            LoneClose::Unknown => LoneClose::Reasoning,
+            other => other,
+        }
+    }
+
+    /// How stream deltas read it (no holding back unless it is known).
+    fn streamed(self) -> LoneClose {
+        match self {
+            LoneClose::Unknown => LoneClose::Text,
+            other => other,
+        }
+    }
 }
 
 /// The answer and the reasoning of one model response.
@@ -71,7 +122,7 @@ pub fn separate_reasoning(
     let policy = if server.is_some() {
         LoneClose::Text
     } else {
-        lone_close
+        lone_close.whole()
     };
     let (text, inline) = split_inline(content, policy);
     let reasoning = match server {
@@ -142,7 +193,9 @@ pub enum Delta {
 
 /// Streaming counterpart of [`separate_reasoning`]: fed chunk by chunk, it
 /// emits text and reasoning deltas whose concatenations equal the whole-path
-/// result for the same input, however the input was chunked.
+/// result for the same input, however the input was chunked (under
+/// [`LoneClose::Unknown`]: unless the output opens with a lone `</think>`,
+/// see the module docs).
 #[derive(Debug)]
 pub struct ReasoningSplitter {
     lone_close: LoneClose,
@@ -165,10 +218,11 @@ impl Default for ReasoningSplitter {
 }
 
 impl ReasoningSplitter {
-    /// A splitter reading stray `</think>` tags as `lone_close` says.
+    /// A splitter reading stray `</think>` tags as `lone_close` says (for
+    /// [`LoneClose::Unknown`]: as [`LoneClose::Text`], so text streams live).
     pub fn new(lone_close: LoneClose) -> Self {
         Self {
-            lone_close,
+            lone_close: lone_close.streamed(),
             pending: String::new(),
             inside: false,
             before_first_tag: true,
@@ -593,6 +647,83 @@ mod tests {
                 Delta::Text("Hi".into())
             ]
         );
+    }
+
+    #[test]
+    fn unknown_policy_splits_the_whole_response_like_reasoning() {
+        for (content, server) in FIXTURES {
+            assert_eq!(
+                whole(content, *server, LoneClose::Unknown),
+                whole(content, *server, LoneClose::Reasoning),
+                "{content:?}"
+            );
+        }
+        assert_eq!(
+            whole(
+                "the user greets me\n</think>\n\nHello!",
+                None,
+                LoneClose::Unknown
+            ),
+            ("Hello!".into(), Some("the user greets me".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_policy_streams_text_live() {
+        let mut s = ReasoningSplitter::new(LoneClose::Unknown);
+        assert_eq!(s.push("Hello "), vec![Delta::Text("Hello".into())]);
+        assert_eq!(s.push("world"), vec![Delta::Text(" world".into())]);
+    }
+
+    #[test]
+    fn unknown_policy_stream_matches_whole_path_unless_output_opens_with_a_lone_close() {
+        for (content, server) in FIXTURES {
+            let expected = whole(content, *server, LoneClose::Unknown);
+            if expected != whole(content, *server, LoneClose::Text) {
+                continue; // a leading lone `</think>`: see the next test
+            }
+            for at in char_boundaries(content) {
+                let (a, b) = content.split_at(at);
+                assert_eq!(
+                    run_stream(&[a, b], *server, LoneClose::Unknown),
+                    expected,
+                    "{a:?} + {b:?}"
+                );
+            }
+        }
+    }
+
+    /// The documented cost of streaming live: leading template-opened
+    /// reasoning has gone out as text before its `</think>` arrives. The
+    /// final response (whole path) is still clean.
+    #[test]
+    fn unknown_policy_with_a_leading_lone_close_keeps_only_the_final_text_clean() {
+        let content = "the user greets me</think>Hello!";
+        let streamed = run_stream(
+            &["the user greets me", "</think>Hello!"],
+            None,
+            LoneClose::Unknown,
+        );
+        assert_eq!(streamed.0, "the user greets meHello!");
+        assert_eq!(
+            whole(content, None, LoneClose::Unknown),
+            ("Hello!".into(), Some("the user greets me".into()))
+        );
+    }
+
+    #[test]
+    fn known_template_opening_families_read_a_lone_close_as_reasoning() {
+        for model in [
+            "deepseek-r1:8b",
+            "DeepSeek-R1-Distill-Qwen-7B",
+            "Qwen/QwQ-32B",
+            "Qwen3-30B-A3B-Thinking-2507",
+        ] {
+            assert_eq!(LoneClose::for_model(model), LoneClose::Reasoning, "{model}");
+        }
+        for model in ["smollm2", "qwen3:8b", "gpt-4o-mini", "llama-3.1-8b-instant"] {
+            assert_eq!(LoneClose::for_model(model), LoneClose::Unknown, "{model}");
+        }
     }
 
     /// Splits `s` at the given fractions into chunks (on char boundaries).

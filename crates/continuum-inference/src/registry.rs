@@ -39,6 +39,8 @@ pub struct ProviderInfo {
 #[derive(Clone, Default)]
 pub struct ProviderRegistry {
     entries: BTreeMap<String, (ProviderInfo, Arc<dyn InferenceAdapter>)>,
+    /// `default_provider` from the file, if set.
+    default: Option<String>,
 }
 
 impl std::fmt::Debug for ProviderRegistry {
@@ -82,7 +84,10 @@ impl ProviderRegistry {
         credentials: &dyn CredentialSource,
         thinking_override: Option<ThinkingMode>,
     ) -> Result<Self, ConfigError> {
-        let mut registry = Self::default();
+        let mut registry = Self {
+            default: config.default_provider,
+            ..Self::default()
+        };
         for (name, mut provider) in config.providers {
             if let Some(mode) = thinking_override {
                 provider.thinking = mode;
@@ -123,6 +128,21 @@ impl ProviderRegistry {
                 name: name.to_owned(),
                 known: self.entries.keys().cloned().collect(),
             })
+    }
+
+    /// The provider a request that names none uses: `default_provider`
+    /// from the file, else the only provider when there is exactly one.
+    pub fn default_provider(&self) -> Option<&str> {
+        match (&self.default, self.entries.len()) {
+            (Some(name), _) => Some(name),
+            (None, 1) => self.entries.keys().next().map(String::as_str),
+            (None, _) => None,
+        }
+    }
+
+    /// Whether no provider is configured.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Every provider, by name, without keys.
@@ -182,6 +202,33 @@ mod tests {
             ProviderKind::Anthropic
         );
         assert_eq!(registry.get("local").unwrap().provider(), "local");
+    }
+
+    #[test]
+    fn default_provider_is_the_configured_one_or_the_only_one() {
+        let several =
+            ProviderRegistry::from_config(ProvidersConfig::parse(FILE).unwrap(), &Fixed, None)
+                .unwrap();
+        assert_eq!(several.default_provider(), None);
+        let chosen = ProviderRegistry::from_config(
+            ProvidersConfig::parse(&format!("default_provider = \"local\"\n{FILE}")).unwrap(),
+            &Fixed,
+            None,
+        )
+        .unwrap();
+        assert_eq!(chosen.default_provider(), Some("local"));
+        let one = ProviderRegistry::from_config(
+            ProvidersConfig::parse(
+                "[providers.only]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"",
+            )
+            .unwrap(),
+            &Fixed,
+            None,
+        )
+        .unwrap();
+        assert_eq!(one.default_provider(), Some("only"));
+        assert_eq!(ProviderRegistry::default().default_provider(), None);
+        assert!(ProviderRegistry::default().is_empty());
     }
 
     #[test]

@@ -166,6 +166,45 @@ async fn streamed_plain_answer() {
 }
 
 #[tokio::test]
+async fn plain_answer_streams_in_pieces_by_default() {
+    let c = streamed(&[json!({"content": "Hel"}), json!({"content": "lo!"})]).await;
+    assert_eq!(c.events, 3, "two live text deltas, then Done");
+    assert_eq!(c.text, "Hello!");
+}
+
+#[tokio::test]
+async fn template_opened_reasoning_is_split_from_the_whole_response_by_default() {
+    let (r, _s) = whole(json!({"content": "the user greets me\n</think>\n\nHello!"})).await;
+    assert_eq!(
+        (r.text.as_str(), r.reasoning.as_deref()),
+        ("Hello!", Some("the user greets me"))
+    );
+}
+
+#[tokio::test]
+async fn known_template_opening_model_holds_streamed_text_until_the_first_tag() {
+    let server = ScriptedServer::start(vec![Reply::sse(&chunks(&[
+        json!({"content": "the user "}),
+        json!({"content": "greets me</think>"}),
+        json!({"content": "Hello!"}),
+    ]))])
+    .await;
+    let adapter = OpenAiAdapter::new(
+        &config(
+            ProviderKind::OpenAi,
+            &format!("{}/v1", server.base),
+            "deepseek-r1:8b",
+        ),
+        None,
+    )
+    .unwrap();
+    let c = collect(adapter.generate_stream(hello()).await.unwrap()).await;
+    c.assert_deltas_match_done();
+    assert_eq!(c.text, "Hello!");
+    assert_eq!(c.reasoning, "the user greets me");
+}
+
+#[tokio::test]
 async fn streamed_reasoning_content_deltas() {
     let c = streamed(&[
         json!({"reasoning_content": "12 times "}),

@@ -3,6 +3,7 @@
 //! commands that hold dependencies are contributed by the module that owns
 //! them. Adding a command means adding a file here and nothing else.
 
+pub mod ai;
 mod audit;
 mod catalog;
 pub mod data;
