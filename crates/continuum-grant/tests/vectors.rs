@@ -504,7 +504,10 @@ fn run_checked(case: &Case) -> String {
         &store,
         case.now_ms,
     ));
-    assert_eq!(first, again, "reusing a checked signature changed the verdict");
+    assert_eq!(
+        first, again,
+        "reusing a checked signature changed the verdict"
+    );
     first
 }
 
