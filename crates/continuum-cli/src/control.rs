@@ -249,6 +249,11 @@ pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
         .and_then(|mut client| client.call("system/shutdown", json!({})))
         .is_ok();
     if asked && wait_for_exit(home, STOP_TIMEOUT) {
+        // The lock goes just before the process does; wait for that too, so
+        // "stopped" means the process is gone.
+        if let Some(pid) = pid.filter(|&pid| pid > 1) {
+            wait_for_pid_exit(pid, KILL_TIMEOUT);
+        }
         remove_stale_files(home);
         return Ok(Stopped::Graceful(pid));
     }
@@ -267,6 +272,7 @@ pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
             }
         }
         if wait_for_exit(home, wait) {
+            wait_for_pid_exit(pid, KILL_TIMEOUT);
             remove_stale_files(home);
             return Ok(Stopped::Signalled(pid));
         }
@@ -283,6 +289,30 @@ fn wait_for_exit(home: &Home, timeout: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
     false
+}
+
+/// Waits until `pid` has exited (a zombie counts as exited: it runs nothing).
+fn wait_for_pid_exit(pid: i32, timeout: Duration) -> bool {
+    let began = Instant::now();
+    while began.elapsed() < timeout {
+        if !pid_running(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+fn pid_running(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state letter follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 fn remove_stale_files(home: &Home) {

@@ -287,8 +287,13 @@ pub async fn run(config: Config) -> Result<(), DaemonError> {
     if let Err(err) = audit.flush().await {
         tracing::error!(error = %err, "audit flush at shutdown failed");
     }
-    drop(instance);
+    // Close every store before giving up the home: whoever waits on the lock
+    // (`cu stop`, a new daemon) must find the databases closed.
+    drop(dispatcher);
+    drop(services);
+    drop(audit);
     tracing::info!("stopped");
+    drop(instance);
     Ok(())
 }
 
