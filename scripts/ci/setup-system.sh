@@ -62,6 +62,18 @@ else
   log "apt: ${APT_PACKAGES[*]} already installed"
 fi
 
+# A machine without Rust gets a minimal stable toolchain from rustup.
+if ! command -v cargo >/dev/null 2>&1 && [[ -f "$HOME/.cargo/env" ]]; then
+  # shellcheck disable=SC1091
+  source "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  log "cargo missing; installing a minimal stable toolchain with rustup"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy >/dev/null
+  # shellcheck disable=SC1091
+  source "$HOME/.cargo/env"
+fi
+
 if cargo nextest --version >/dev/null 2>&1; then
   log "cargo-nextest: $(cargo nextest --version 2>/dev/null | head -n1)"
 else
