@@ -87,11 +87,17 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("full_cold_memory", |b| {
-        b.iter(|| authorize_text(black_box(&text), &grantee, COMMAND, &policy, &memory, NOW).unwrap())
+        b.iter(|| {
+            authorize_text(black_box(&text), &grantee, COMMAND, &policy, &memory, NOW).unwrap()
+        })
     });
     daemon.authorize(&text, &grantee, COMMAND, NOW).unwrap();
     group.bench_function("daemon_warm_sqlite", |b| {
-        b.iter(|| daemon.authorize(black_box(&text), &grantee, COMMAND, NOW).unwrap())
+        b.iter(|| {
+            daemon
+                .authorize(black_box(&text), &grantee, COMMAND, NOW)
+                .unwrap()
+        })
     });
     let mut epoch = 1_000u64;
     group.bench_function("sqlite_watermark_advance", |b| {
