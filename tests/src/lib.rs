@@ -221,14 +221,5 @@ impl RawClient {
 /// Whether process `pid` is running. A zombie (exited, not yet reaped by
 /// whoever inherited it) counts as gone.
 pub fn process_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state letter follows the parenthesised command name.
-        Ok(stat) => {
-            stat.rsplit(')')
-                .next()
-                .and_then(|rest| rest.split_whitespace().next())
-                != Some("Z")
-        }
-        Err(_) => false,
-    }
+    continuum_cli::control::pid_running(pid)
 }

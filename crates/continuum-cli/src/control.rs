@@ -281,21 +281,18 @@ pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
 }
 
 fn wait_for_exit(home: &Home, timeout: Duration) -> bool {
-    let began = Instant::now();
-    while began.elapsed() < timeout {
-        if !lock_is_held(home) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
+    wait_until(timeout, || !lock_is_held(home))
 }
 
-/// Waits until `pid` has exited (a zombie counts as exited: it runs nothing).
+/// Waits until `pid` has exited.
 fn wait_for_pid_exit(pid: i32, timeout: Duration) -> bool {
+    wait_until(timeout, || !pid_running(pid))
+}
+
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     let began = Instant::now();
     while began.elapsed() < timeout {
-        if !pid_running(pid) {
+        if done() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -303,7 +300,9 @@ fn wait_for_pid_exit(pid: i32, timeout: Duration) -> bool {
     false
 }
 
-fn pid_running(pid: i32) -> bool {
+/// Whether process `pid` is running. A zombie (exited, not yet reaped by
+/// whoever inherited it) counts as gone: it runs nothing.
+pub fn pid_running(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state letter follows the parenthesised command name.
         Ok(stat) => stat

@@ -6,12 +6,13 @@ use crate::dispatch::Dispatcher;
 use crate::gate::Caller;
 use continuum_wire::{ErrorCode, Response, RpcError};
 use std::io;
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -58,12 +59,7 @@ pub async fn serve_unix(
                 "refused: this daemon serves only its owner's uid",
             )
             .with_reason("peer_uid");
-            connections.spawn(async move {
-                if let Ok(mut bytes) = serde_json::to_vec(&Response::err(None, refusal)) {
-                    bytes.push(b'\n');
-                    let _ = stream.write_all(&bytes).await;
-                }
-            });
+            connections.spawn(async move { send_refusal(&mut stream, refusal).await });
             continue;
         }
         let (reader, writer) = stream.into_split();
@@ -78,6 +74,40 @@ pub async fn serve_unix(
     }
 }
 
+/// Answers a connection that will not be served with one error frame; the
+/// caller then drops it.
+pub(super) async fn send_refusal<W: AsyncWrite + Unpin>(writer: &mut W, error: RpcError) {
+    if let Ok(mut bytes) = serde_json::to_vec(&Response::err(None, error)) {
+        bytes.push(b'\n');
+        let _ = writer.write_all(&bytes).await;
+    }
+}
+
+/// Next TCP connection, or `None` once shutdown begins. Accept errors (e.g.
+/// out of file descriptors) are logged and retried after a short pause.
+pub(super) async fn accept_tcp(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+    what: &str,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return None,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, remote)) => {
+                let _ = stream.set_nodelay(true);
+                return Some((stream, remote));
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "accept failed on the {what}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
 /// Accepts TCP connections until shutdown. Their callers are remote and
 /// unauthenticated: Provisional, never the owner.
 pub async fn serve_tcp(
@@ -87,20 +117,7 @@ pub async fn serve_tcp(
     connections: TaskTracker,
     limits: ConnectionLimits,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, remote) = match accepted {
-            Ok(pair) => pair,
-            Err(err) => {
-                tracing::warn!(error = %err, "accept failed on the TCP listener");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, remote)) = accept_tcp(&listener, &shutdown, "TCP listener").await {
         let (reader, writer) = stream.into_split();
         connections.spawn(serve_connection(
             reader,

@@ -8,13 +8,14 @@
 //! not encrypt, so [`bind_peer`] refuses anything but a loopback address.
 
 use super::connection::{serve_connection, ConnectionLimits};
+use super::listeners::{accept_tcp, send_refusal};
 use crate::dispatch::Dispatcher;
 use crate::gate::{Caller, PeerCaller};
 use crate::grid::NodeIdentity;
 use continuum_wire::peer::{
     check_peer_id, proof_message, Accepted, Challenge, Proof, HANDSHAKE_PROTOCOL,
 };
-use continuum_wire::{ErrorCode, Response, RpcError};
+use continuum_wire::{ErrorCode, RpcError};
 use ed25519_dalek::{Signature, VerifyingKey};
 use rand_core::{OsRng, RngCore};
 use std::io;
@@ -54,20 +55,7 @@ pub async fn serve_peers(
     connections: TaskTracker,
     limits: ConnectionLimits,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, remote) = match accepted {
-            Ok(pair) => pair,
-            Err(err) => {
-                tracing::warn!(error = %err, "accept failed on the peer listener");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, remote)) = accept_tcp(&listener, &shutdown, "peer listener").await {
         let identity = Arc::clone(&identity);
         let dispatcher = Arc::clone(&dispatcher);
         let shutdown = shutdown.clone();
@@ -95,10 +83,7 @@ pub async fn serve_peers(
                 }
                 Err(error) => {
                     tracing::warn!(%remote, reason = %error.message, "peer handshake refused");
-                    if let Ok(mut bytes) = serde_json::to_vec(&Response::err(None, error)) {
-                        bytes.push(b'\n');
-                        let _ = writer.write_all(&bytes).await;
-                    }
+                    send_refusal(&mut writer, error).await;
                 }
             }
         });
