@@ -331,3 +331,52 @@ fn notifications_get_no_answer_and_do_not_break_the_connection() {
         "the first frame back answers the request, not the notification"
     );
 }
+
+/// Defense in depth: even with the file permissions opened up on purpose, a
+/// client running as another user is refused by the SO_PEERCRED check. Needs
+/// root to run a client as `nobody` (CI runs as root); skipped otherwise.
+#[test]
+fn another_user_is_refused_even_when_the_socket_is_opened_up() {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let tools = ["/usr/bin/setpriv", "/usr/bin/python3"];
+    if !root || !tools.iter().all(|t| std::path::Path::new(t).exists()) {
+        eprintln!(
+            "skipped: needs root, setpriv and /usr/bin/python3 to run a client as another uid"
+        );
+        return;
+    }
+    let t = TestHome::new();
+    t.start();
+    let socket = t.home().socket();
+    for dir in socket.ancestors().skip(1) {
+        let mode = std::fs::metadata(dir).unwrap().permissions().mode();
+        if mode & 0o001 == 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o011)).unwrap();
+        }
+    }
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    // The script's text goes on the command line: `nobody` may not be able to
+    // read the checkout.
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/jsonrpc_ping.py"
+    ))
+    .unwrap();
+    let out = Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["/usr/bin/python3", "-c", &script])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "another uid was served: {out:?}");
+    assert!(
+        stderr.contains("peer_uid") && stderr.contains("refused"),
+        "expected the daemon's refusal, got: {stderr}"
+    );
+    assert_eq!(t.cu(&["ping"]).code(), 0, "the owner is still served");
+    assert!(t
+        .log()
+        .contains("refused a Unix-socket connection from another user"));
+}
