@@ -6,12 +6,11 @@
 //! consulted by the gate: what the gate trusts is the signature and the epoch
 //! watermark (`store::watermarks`).
 
-use crate::store::sqlite::{migrate, open};
+use crate::store::sqlite::SharedConnection;
 use crate::store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE issued_grants (
@@ -90,16 +89,14 @@ pub enum HoldOutcome {
 /// Issued and held grants on SQLite. Cheap to clone.
 #[derive(Clone)]
 pub struct GrantLedger {
-    conn: Arc<Mutex<Connection>>,
+    conn: SharedConnection,
 }
 
 impl GrantLedger {
     /// Opens (creating and migrating) the ledger at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut conn = open(path)?;
-        migrate(&mut conn, MIGRATIONS)?;
         Ok(GrantLedger {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SharedConnection::open_migrated(path, MIGRATIONS)?,
         })
     }
 
@@ -108,15 +105,7 @@ impl GrantLedger {
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = conn
-                .lock()
-                .map_err(|_| StoreError::Backend("grant ledger lock poisoned".into()))?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|err| StoreError::Backend(format!("grant ledger task failed: {err}")))?
+        self.conn.run(work).await
     }
 
     /// Highest epoch issued to `grantee` and the latest expiry among its grants.

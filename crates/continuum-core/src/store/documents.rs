@@ -1,5 +1,6 @@
 //! JSON documents in named collections: the repo behind `data/*`.
 
+use super::sqlite::SharedConnection;
 use super::StoreError;
 use crate::command::BoxFuture;
 use rusqlite::types::Value as SqlValue;
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// A stored document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -349,16 +350,14 @@ CREATE INDEX documents_by_seq ON documents (collection, seq);
 
 /// Documents in SQLite (WAL). Blocking work runs on tokio's blocking pool.
 pub struct SqliteDocumentStore {
-    conn: Arc<Mutex<Connection>>,
+    conn: SharedConnection,
 }
 
 impl SqliteDocumentStore {
     /// Opens (and migrates) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut conn = super::sqlite::open(path)?;
-        super::sqlite::migrate(&mut conn, MIGRATIONS)?;
         Ok(SqliteDocumentStore {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: SharedConnection::open_migrated(path, MIGRATIONS)?,
         })
     }
 
@@ -366,17 +365,7 @@ impl SqliteDocumentStore {
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> BoxFuture<'_, Result<T, StoreError>> {
-        let conn = Arc::clone(&self.conn);
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                let mut guard = conn
-                    .lock()
-                    .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
-                work(&mut guard)
-            })
-            .await
-            .map_err(|err| StoreError::Backend(err.to_string()))?
-        })
+        Box::pin(self.conn.run(work))
     }
 }
 

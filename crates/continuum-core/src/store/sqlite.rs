@@ -2,8 +2,10 @@
 //! so they all get WAL, a busy timeout, the same durability setting and the
 //! same migration mechanism.
 
+use super::StoreError;
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Opens `path` for read/write with the project's pragmas.
@@ -35,4 +37,36 @@ pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<(
         tx.commit()?;
     }
     Ok(())
+}
+
+/// One connection shared by a store. SQLite calls block, so async callers
+/// run them on tokio's blocking pool through [`run`](Self::run).
+#[derive(Clone)]
+pub struct SharedConnection(Arc<Mutex<Connection>>);
+
+impl SharedConnection {
+    /// Opens `path` with the project's pragmas and applies `migrations`.
+    pub fn open_migrated(path: &Path, migrations: &[&str]) -> Result<Self, StoreError> {
+        let mut conn = open(path)?;
+        migrate(&mut conn, migrations)?;
+        Ok(SharedConnection(Arc::new(Mutex::new(conn))))
+    }
+
+    /// Runs `work` on the connection off the async workers.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let shared = self.clone();
+        tokio::task::spawn_blocking(move || work(&mut *shared.lock()?))
+            .await
+            .map_err(|err| StoreError::Backend(format!("store task failed: {err}")))?
+    }
+
+    /// The connection, for synchronous callers.
+    pub fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.0
+            .lock()
+            .map_err(|_| StoreError::Backend("store connection lock poisoned".into()))
+    }
 }

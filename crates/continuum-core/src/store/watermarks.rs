@@ -8,12 +8,12 @@
 //! check-and-advance atomic for the one process that owns the home (the
 //! instance lock guarantees there is only one).
 
-use super::sqlite::{migrate, open};
+use super::sqlite::SharedConnection;
 use super::StoreError;
 use continuum_grant::{EpochDecision, EpochWatermarks, WatermarkError, DEFAULT_RETENTION_MS};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
 const MIGRATIONS: &[&str] = &["
     CREATE TABLE watermarks (
@@ -26,7 +26,7 @@ const MIGRATIONS: &[&str] = &["
 
 /// Per-grantee epoch watermarks in SQLite.
 pub struct SqliteWatermarks {
-    conn: Mutex<Connection>,
+    conn: SharedConnection,
     retention_ms: u64,
 }
 
@@ -40,10 +40,8 @@ impl SqliteWatermarks {
     /// As [`open`](Self::open) with an explicit retention margin, which must
     /// be at least the verifier's clock skew allowance.
     pub fn open_with_retention(path: &Path, retention_ms: u64) -> Result<Self, StoreError> {
-        let mut conn = open(path)?;
-        migrate(&mut conn, MIGRATIONS)?;
         Ok(SqliteWatermarks {
-            conn: Mutex::new(conn),
+            conn: SharedConnection::open_migrated(path, MIGRATIONS)?,
             retention_ms,
         })
     }
@@ -76,9 +74,7 @@ impl SqliteWatermarks {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, WatermarkError> {
-        self.conn
-            .lock()
-            .map_err(|_| WatermarkError::new("watermark store lock poisoned"))
+        self.conn.lock().map_err(WatermarkError::new)
     }
 }
 
