@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked -p continuum-core -p continuum-cli
+cargo build --release --locked -p continuum-daemon -p continuum-cli
 BIN="$PWD/target/release"
 export CONTINUUM_HOME="$(mktemp -d /tmp/continuum-demo.XXXXXX)"
 cu() { "$BIN/cu" "$@"; }

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PREFIX="${1:-$HOME/.local/bin}"
 
-cargo build --release --locked -p continuum-core -p continuum-cli
+cargo build --release --locked -p continuum-daemon -p continuum-cli
 mkdir -p "$PREFIX"
 for bin in continuum-core cu continuum; do
     install -m 0755 "target/release/$bin" "$PREFIX/$bin"

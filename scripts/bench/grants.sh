@@ -3,7 +3,7 @@
 #
 #   scripts/bench/grants.sh [extra criterion args, e.g. --quick]
 #
-# Runs the criterion bench `continuum-core/benches/grants.rs` (raw ed25519
+# Runs the criterion bench `crates/continuum-daemon/benches/grants.rs` (raw ed25519
 # verify_strict, full authorization cold and warm on the daemon's SQLite
 # watermarks, an equivalent biscuit token) and prints the ratios:
 #   full authorization <= 1.5x raw verify_strict;  >= 5x faster than biscuit.
@@ -11,7 +11,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-cargo bench -p continuum-core --bench grants -- "$@" >&2
+cargo bench -p continuum-daemon --bench grants -- "$@" >&2
 TARGET_DIR="$(realpath -m "${CARGO_TARGET_DIR:-$ROOT/target}")"
 python3 - "$TARGET_DIR/criterion/grant_auth" <<'PY'
 import json, os, sys

@@ -39,7 +39,7 @@ fi
 
 log "building release binaries"
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" \
-  -p continuum-core -p continuum-cli -p continuum-bench
+  -p continuum-daemon -p continuum-cli -p continuum-bench
 TARGET_DIR="$(realpath -m "${CARGO_TARGET_DIR:-$ROOT/target}")"
 BIN="$TARGET_DIR/release"
 CU="$BIN/cu"

@@ -1,7 +1,7 @@
 //! The foundation, end to end: the real `cu` and `continuum-core` binaries
 //! against a temporary home.
 
-use continuum_e2e::{bin, process_alive, TestHome};
+use continuum_e2e::{bin, process_alive, running_as_root, send_signal, TestHome};
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -165,8 +165,7 @@ fn kill_9_leaves_stale_files_that_the_next_start_cleans() {
     let t = TestHome::new();
     t.start();
     let pid = t.pid().unwrap();
-    // SAFETY: killing the daemon we started.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    send_signal(pid, libc::SIGKILL);
     let deadline = Instant::now() + Duration::from_secs(5);
     while process_alive(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
@@ -246,8 +245,7 @@ fn sigterm_finishes_in_flight_work_then_cleans_up() {
     let mut raw = t.raw();
     raw.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "test/sleep", "params": {"ms": 500}}));
     std::thread::sleep(Duration::from_millis(100));
-    // SAFETY: signalling the daemon we started.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    send_signal(pid, libc::SIGTERM);
     let answer = raw.recv();
     assert_eq!(
         answer["result"]["ms"], 500,
@@ -337,8 +335,7 @@ fn notifications_get_no_answer_and_do_not_break_the_connection() {
 /// root to run a client as `nobody` (CI runs as root); skipped otherwise.
 #[test]
 fn another_user_is_refused_even_when_the_socket_is_opened_up() {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = running_as_root();
     let tools = ["/usr/bin/setpriv", "/usr/bin/python3"];
     if !root || !tools.iter().all(|t| std::path::Path::new(t).exists()) {
         eprintln!(

@@ -1,6 +1,6 @@
 //! The gate, the stores and the audit log, end to end with the real daemon.
 
-use continuum_e2e::{process_alive, RawClient, TestHome};
+use continuum_e2e::{process_alive, send_signal, RawClient, TestHome};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -163,8 +163,7 @@ fn kill_9_during_a_stream_of_creates_loses_no_acknowledged_write() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let pid = t.pid().unwrap();
-    // SAFETY: killing the daemon this test started.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    send_signal(pid, libc::SIGKILL);
     stop.store(true, Ordering::SeqCst);
     for writer in writers {
         writer.join().unwrap();

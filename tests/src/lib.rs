@@ -2,16 +2,19 @@
 //! and `continuum-core` binaries, and a raw socket client for frames `cu`
 //! would never send.
 //!
-//! The binaries must be built first, with the test-only commands:
-//! `cargo build --workspace --bins --features continuum-core/test-commands`
-//! (`scripts/test.sh` does this).
+//! The binaries must be built first: `cargo build --workspace --bins`
+//! (`scripts/test.sh` does this). `cu start` here runs the test daemon
+//! (`continuum-core-test`: the product daemon plus the test-only commands)
+//! unless a home asks for the product daemon.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
+
+pub mod test_commands;
 
 pub use continuum_wire::Home;
 
@@ -27,10 +30,10 @@ pub fn bin_dir() -> PathBuf {
         .and_then(Path::parent)
         .expect("target dir")
         .to_owned();
-    for bin in ["cu", "continuum", "continuum-core"] {
+    for bin in ["cu", "continuum", "continuum-core", "continuum-core-test"] {
         assert!(
             dir.join(bin).is_file(),
-            "{} is missing: run `cargo build --workspace --bins --features continuum-core/test-commands` first (scripts/test.sh does)",
+            "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
             dir.join(bin).display()
         );
     }
@@ -46,6 +49,7 @@ pub fn bin(name: &str) -> PathBuf {
 pub struct TestHome {
     dir: tempfile::TempDir,
     home: Home,
+    daemon: &'static str,
 }
 
 impl Default for TestHome {
@@ -55,14 +59,30 @@ impl Default for TestHome {
 }
 
 impl TestHome {
-    /// A fresh, empty home under /tmp (short, so the socket path fits).
+    /// A fresh, empty home under /tmp (short, so the socket path fits),
+    /// served by the test daemon.
     pub fn new() -> TestHome {
+        TestHome::served_by("continuum-core-test")
+    }
+
+    /// A fresh home served by the product daemon (`continuum-core`), as a
+    /// user would run it: no test-only commands.
+    pub fn with_product_daemon() -> TestHome {
+        TestHome::served_by("continuum-core")
+    }
+
+    fn served_by(daemon: &'static str) -> TestHome {
         let dir = tempfile::Builder::new()
             .prefix("cu-e2e-")
             .tempdir_in("/tmp")
             .expect("tempdir");
         let home = Home::at(dir.path().join("home"));
-        TestHome { dir, home }
+        TestHome { dir, home, daemon }
+    }
+
+    /// The daemon binary `cu start` runs for this home.
+    pub fn daemon_bin(&self) -> PathBuf {
+        bin(self.daemon)
     }
 
     /// The layout.
@@ -86,7 +106,7 @@ impl TestHome {
         command
             .args(args)
             .env("CONTINUUM_HOME", self.home.root())
-            .env_remove("CONTINUUM_CORE_BIN")
+            .env("CONTINUUM_CORE_BIN", self.daemon_bin())
             .env_remove("CONTINUUM_TCP");
         command
     }
@@ -171,8 +191,8 @@ impl std::fmt::Debug for CuOutput {
 
 /// A line-level client for sending arbitrary bytes.
 pub struct RawClient {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
+    reader: BufReader<Box<dyn Read + Send>>,
+    writer: Box<dyn Write + Send>,
 }
 
 impl RawClient {
@@ -184,8 +204,21 @@ impl RawClient {
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
         RawClient {
-            writer: stream.try_clone().unwrap(),
-            reader: BufReader::new(stream),
+            writer: Box::new(stream.try_clone().unwrap()),
+            reader: BufReader::new(Box::new(stream)),
+        }
+    }
+
+    /// Connects to the daemon's TCP listener at `addr`.
+    pub fn connect_tcp(addr: &str) -> RawClient {
+        let stream = std::net::TcpStream::connect(addr)
+            .unwrap_or_else(|err| panic!("connect {addr}: {err}"));
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        RawClient {
+            writer: Box::new(stream.try_clone().unwrap()),
+            reader: BufReader::new(Box::new(stream)),
         }
     }
 
@@ -222,4 +255,18 @@ impl RawClient {
 /// whoever inherited it) counts as gone.
 pub fn process_alive(pid: i32) -> bool {
     continuum_cli::control::pid_running(pid)
+}
+
+/// Sends `signal` (e.g. `libc::SIGKILL`) to process `pid`.
+#[allow(unsafe_code)] // kill(2) has no safe wrapper in std.
+pub fn send_signal(pid: i32, signal: i32) {
+    // SAFETY: kill only sends a signal; it touches no memory of ours.
+    unsafe { libc::kill(pid, signal) };
+}
+
+/// Whether the tests run as root (some checks need another uid).
+#[allow(unsafe_code)] // geteuid has no safe wrapper in std.
+pub fn running_as_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }

@@ -7,7 +7,7 @@ use crate::exit;
 use crate::flags::{self, FlagError};
 use crate::output::{print_result, stderr_is_tty, stdout_is_tty};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use continuum_wire::{CommandDescriptor, Home, RpcError};
+use continuum_wire::{CommandDescriptor, Home, RpcError, Trust};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
@@ -23,6 +23,9 @@ fn usage(bin: &str) -> String {
            {bin} <command> --flag ...  call a command with flags from its schema\n  \
            {bin} <command> --help      the command's flags, from its schema\n  \
            {bin} completions <shell>   shell completions (bash, zsh, fish, elvish, powershell)\n\n\
+         Options (before the command):\n  \
+           --max-trust <level>         call with at most this trust: blocked, provisional,\n  \
+                                       trusted or owner (e.g. to see what an agent may do)\n\n\
          List commands: {bin} commands/list --schemas=false\n\
          Home: $CONTINUUM_HOME (default ~/.continuum)\n\
          Exit codes: 0 ok, 1 command failed, 2 usage, 3 daemon not running, 4 refused\n"
@@ -39,6 +42,13 @@ fn run(bin: &str, args: &[String]) -> u8 {
     let Some(home) = Home::from_env() else {
         eprintln!("{bin}: set CONTINUUM_HOME or HOME");
         return exit::USAGE;
+    };
+    let (max_trust, args) = match take_max_trust(args) {
+        Ok(split) => split,
+        Err(message) => {
+            eprintln!("{bin}: {message}");
+            return exit::USAGE;
+        }
     };
     let Some(first) = args.first() else {
         eprint!("{}", usage(bin));
@@ -62,8 +72,26 @@ fn run(bin: &str, args: &[String]) -> u8 {
             eprint!("{}", usage(bin));
             exit::USAGE
         }
-        command => cmd_call(bin, &home, command, &args[1..]),
+        command => cmd_call(bin, &home, command, &args[1..], max_trust),
     }
+}
+
+/// Splits a leading `--max-trust LEVEL` (or `--max-trust=LEVEL`) off `args`.
+fn take_max_trust(args: &[String]) -> Result<(Option<Trust>, &[String]), String> {
+    let (value, rest) = match args {
+        [flag, value, rest @ ..] if flag == "--max-trust" => (value.as_str(), rest),
+        [flag] if flag == "--max-trust" => {
+            return Err("--max-trust needs a level: blocked, provisional, trusted or owner".into())
+        }
+        [flag, rest @ ..] if flag.starts_with("--max-trust=") => {
+            (&flag["--max-trust=".len()..], rest)
+        }
+        _ => return Ok((None, args)),
+    };
+    let trust = Trust::parse(value).ok_or_else(|| {
+        format!("--max-trust: '{value}' is not a level; use blocked, provisional, trusted or owner")
+    })?;
+    Ok((Some(trust), rest))
 }
 
 fn warn_if_shadowed() {
@@ -190,11 +218,20 @@ fn fetch_descriptor(
     Ok(descriptors.pop())
 }
 
-fn cmd_call(bin: &str, home: &Home, command: &str, rest: &[String]) -> u8 {
+fn cmd_call(
+    bin: &str,
+    home: &Home,
+    command: &str,
+    rest: &[String],
+    max_trust: Option<Trust>,
+) -> u8 {
     let mut client = match connect(bin, home) {
         Ok(client) => client,
         Err(code) => return code,
     };
+    if let Some(max) = max_trust {
+        client.limit_trust(max);
+    }
     let params = if rest.is_empty() {
         json!({})
     } else if let [only] = rest {

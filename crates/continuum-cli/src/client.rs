@@ -1,7 +1,7 @@
 //! A blocking JSON-RPC client over the daemon's Unix socket.
 
 use continuum_wire::{
-    Id, Request, RequestMeta, Response, RpcError, StreamNotification, STREAM_METHOD,
+    Id, Request, RequestMeta, Response, RpcError, StreamNotification, Trust, STREAM_METHOD,
 };
 use serde_json::Value;
 use std::io::{self, BufRead, BufReader, Write};
@@ -37,6 +37,7 @@ pub struct Client {
     writer: UnixStream,
     next_id: i64,
     line: String,
+    meta: Option<RequestMeta>,
 }
 
 impl Client {
@@ -54,7 +55,15 @@ impl Client {
             writer,
             next_id: 1,
             line: String::new(),
+            meta: None,
         })
+    }
+
+    /// Makes every later request carry `meta.maxTrust = max`: the daemon
+    /// then treats this client as no more trusted than `max` (it can only
+    /// lower trust, never raise it).
+    pub fn limit_trust(&mut self, max: Trust) {
+        self.meta.get_or_insert_with(RequestMeta::default).max_trust = Some(max);
     }
 
     /// Calls `method` and waits for its result.
@@ -74,7 +83,7 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         let mut request = Request::new(id, method, params);
-        request.meta = meta;
+        request.meta = meta.or_else(|| self.meta.clone());
         let mut bytes = serde_json::to_vec(&request).map_err(|err| ClientError::Io(err.into()))?;
         bytes.push(b'\n');
         self.writer.write_all(&bytes).map_err(ClientError::Io)?;

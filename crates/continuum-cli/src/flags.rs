@@ -383,6 +383,7 @@ mod tests {
             params_schema: schema,
             result_schema: Value::Null,
             streaming: false,
+            destructive: false,
         }
     }
 

@@ -80,6 +80,39 @@ pub fn authorize_checked(
     })
 }
 
+/// What [`authorize_checked`] would answer, with no side effect: the epoch is
+/// compared with the grantee's watermark but the watermark is not advanced.
+/// For listing what a grant confers; a call must use `authorize_checked`.
+pub fn preview_checked(
+    checked: &CheckedSignature,
+    presenting_key: &[u8; 32],
+    command: &str,
+    policy: &VerifyPolicy,
+    watermarks: &dyn EpochWatermarks,
+    now_ms: u64,
+) -> Result<AuthorizedGrant, GrantVerdict> {
+    verify_checked(checked, presenting_key, policy, now_ms)?;
+    let grant = checked.grant();
+    let body = &grant.body;
+    let watermark = watermarks
+        .current(body.grantee_peer_id())
+        .map_err(|e| GrantVerdict::StoreUnavailable(e.to_string()))?;
+    if let Some(watermark) = watermark.filter(|&watermark| body.epoch() < watermark) {
+        return Err(GrantVerdict::Superseded {
+            watermark,
+            presented: body.epoch(),
+        });
+    }
+    if !confers(body.capabilities(), command) {
+        return Err(GrantVerdict::NotGranted {
+            command: command.to_owned(),
+        });
+    }
+    Ok(AuthorizedGrant {
+        body: grant.body.clone(),
+    })
+}
+
 fn decide(
     grant: &SignedGrant,
     presenting_key: &[u8; 32],

@@ -21,7 +21,9 @@ mod verdict;
 mod verify;
 mod watermark;
 
-pub use authorize::{authorize, authorize_checked, authorize_text, AuthorizedGrant};
+pub use authorize::{
+    authorize, authorize_checked, authorize_text, preview_checked, AuthorizedGrant,
+};
 pub use body::{issue_grant, DecodeError, GrantBody, GrantSpec, LimitError, SignedGrant};
 pub use capability::confers;
 pub use verdict::GrantVerdict;

@@ -65,6 +65,10 @@ pub trait EpochWatermarks: Send + Sync {
         now_ms: u64,
     ) -> Result<EpochDecision, WatermarkError>;
 
+    /// The grantee's current watermark, without changing anything. Used to
+    /// preview a grant (listing what it would confer) with no side effect.
+    fn current(&self, grantee_peer_id: &str) -> Result<Option<u64>, WatermarkError>;
+
     /// Drops entries that no live grant could still need; returns how many.
     fn evict_expired(&self, now_ms: u64) -> Result<usize, WatermarkError>;
 }
@@ -153,6 +157,10 @@ impl EpochWatermarks for InMemoryWatermarks {
                 latest_expiry_ms: expires_at_ms,
             });
         Ok(advance(&mut entry, epoch, expires_at_ms))
+    }
+
+    fn current(&self, grantee_peer_id: &str) -> Result<Option<u64>, WatermarkError> {
+        Ok(self.watermark(grantee_peer_id))
     }
 
     fn evict_expired(&self, now_ms: u64) -> Result<usize, WatermarkError> {

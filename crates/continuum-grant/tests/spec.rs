@@ -782,6 +782,9 @@ impl EpochWatermarks for BrokenStore {
     ) -> Result<EpochDecision, WatermarkError> {
         Err(WatermarkError::new("disk I/O error"))
     }
+    fn current(&self, _: &str) -> Result<Option<u64>, WatermarkError> {
+        Err(WatermarkError::new("disk I/O error"))
+    }
     fn evict_expired(&self, _: u64) -> Result<usize, WatermarkError> {
         Err(WatermarkError::new("disk I/O error"))
     }

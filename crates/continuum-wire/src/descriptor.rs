@@ -29,6 +29,49 @@ impl Access {
     }
 }
 
+/// How much a caller is trusted. Ordered: `Blocked < Provisional < Trusted < Owner`.
+///
+/// On the wire it names a caller's level (`system/info`, audit records) and the
+/// ceiling a client asks for with `meta.maxTrust`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// May call nothing.
+    Blocked,
+    /// AI-safe commands only (personas, TCP callers, unknown peers).
+    Provisional,
+    /// AI-safe and Trusted commands.
+    Trusted,
+    /// Everything. Only the local owner on the Unix socket.
+    Owner,
+}
+
+impl Trust {
+    /// Every level, lowest first.
+    pub const ALL: [Trust; 4] = [
+        Trust::Blocked,
+        Trust::Provisional,
+        Trust::Trusted,
+        Trust::Owner,
+    ];
+
+    /// Stable lowercase name, as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::Blocked => "blocked",
+            Trust::Provisional => "provisional",
+            Trust::Trusted => "trusted",
+            Trust::Owner => "owner",
+        }
+    }
+
+    /// The level named `name` (`provisional`, ...).
+    pub fn parse(name: &str) -> Option<Trust> {
+        Trust::ALL.into_iter().find(|trust| trust.as_str() == name)
+    }
+}
+
 /// Everything a client needs to call a command correctly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -47,4 +90,8 @@ pub struct CommandDescriptor {
     /// Whether the command may send `$/stream` notifications before its result.
     #[serde(default)]
     pub streaming: bool,
+    /// Whether it overwrites or deletes data. Destructive commands are always
+    /// owner-only (the registry refuses to boot otherwise).
+    #[serde(default)]
+    pub destructive: bool,
 }

@@ -33,6 +33,11 @@ pub struct RequestMeta {
     /// A signed capability grant (base64url text) presented with this call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant: Option<String>,
+    /// The most trust this call may use. It can only lower the caller's
+    /// trust, never raise it: a client acting for an agent sets it so the
+    /// agent gets no more than it should.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_trust: Option<crate::Trust>,
 }
 
 /// A client request. `id` absent means a notification (no answer is sent).
@@ -133,9 +138,11 @@ mod tests {
         req.meta = Some(RequestMeta {
             forwarded_for: Some("alice".into()),
             grant: None,
+            max_trust: Some(crate::Trust::Provisional),
         });
         let text = serde_json::to_string(&req).unwrap();
         assert!(text.contains("\"forwardedFor\":\"alice\""));
+        assert!(text.contains("\"maxTrust\":\"provisional\""));
         assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), req);
     }
 

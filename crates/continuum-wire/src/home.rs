@@ -71,6 +71,11 @@ impl Home {
         self.root.join("data")
     }
 
+    /// The daemon's configuration (per-command limits, ...). Optional.
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
     /// The node identity (key 0600 and names).
     pub fn identity_dir(&self) -> PathBuf {
         self.root.join("identity")

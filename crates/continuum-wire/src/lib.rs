@@ -4,6 +4,7 @@
 //! share these types. The crate is deliberately tiny: serde + serde_json only, no
 //! I/O, no async, so the CLI can depend on it and still start in milliseconds.
 //!
+//! - [`audit`]: what an audit record says about one decision.
 //! - [`frame`]: JSON-RPC 2.0 requests, responses and stream notifications, one
 //!   JSON document per line (see `docs/adr/0001-wire-protocol.md`).
 //! - [`error`]: the stable error codes, mapped once from internal errors at the
@@ -12,13 +13,15 @@
 //! - [`home`]: where a daemon's socket, pid file and stores live.
 //! - [`peer`]: the handshake a peer makes to prove its key.
 
+pub mod audit;
 pub mod descriptor;
 pub mod error;
 pub mod frame;
 pub mod home;
 pub mod peer;
 
-pub use descriptor::{Access, CommandDescriptor};
+pub use audit::{AuditEvent, Outcome};
+pub use descriptor::{Access, CommandDescriptor, Trust};
 pub use error::{ErrorCode, ErrorData, RpcError};
 pub use frame::{
     Id, Request, RequestMeta, Response, StreamNotification, JSONRPC_VERSION, STREAM_METHOD,

@@ -1,0 +1,95 @@
+//! `audit/tail` and `audit/verify`: reading the decision log. Owner-only.
+
+use continuum_kernel::command::{
+    erase, Command, CommandError, Ctx, ErasedCommand, Module, NoParams,
+};
+use continuum_store::{AuditRecord, AuditStore, VerifyReport};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Contributes `audit/tail` and `audit/verify` over the audit store the gate
+/// writes to.
+pub struct AuditModule {
+    store: Arc<dyn AuditStore>,
+}
+
+impl AuditModule {
+    /// A module over `store`.
+    pub fn new(store: Arc<dyn AuditStore>) -> Self {
+        AuditModule { store }
+    }
+}
+
+impl Module for AuditModule {
+    fn commands(&self) -> Vec<ErasedCommand> {
+        vec![
+            erase(AuditTail(Arc::clone(&self.store))),
+            erase(AuditVerify(Arc::clone(&self.store))),
+        ]
+    }
+}
+
+/// The newest audit records.
+pub struct AuditTail(Arc<dyn AuditStore>);
+
+/// Params of `audit/tail`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TailParams {
+    /// How many records (1-10000, default 20).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 10000))]
+    pub limit: Option<usize>,
+}
+
+/// Result of `audit/tail`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TailResult {
+    /// Records, oldest first.
+    pub records: Vec<AuditRecord>,
+}
+
+impl Command for AuditTail {
+    const NAME: &'static str = "audit/tail";
+    const DESCRIPTION: &'static str =
+        "The newest audit records (every gate decision and owner-only action).";
+    type Params = TailParams;
+    type Output = TailResult;
+
+    async fn run(&self, _: Ctx, p: TailParams) -> Result<TailResult, CommandError> {
+        let audit = &self.0;
+        audit
+            .flush()
+            .await
+            .map_err(|e| CommandError::Unavailable(e.to_string()))?;
+        let records = audit
+            .tail(p.limit.unwrap_or(20))
+            .await
+            .map_err(|e| CommandError::Unavailable(e.to_string()))?;
+        Ok(TailResult { records })
+    }
+}
+
+/// Re-checks the whole hash chain.
+pub struct AuditVerify(Arc<dyn AuditStore>);
+
+impl Command for AuditVerify {
+    const NAME: &'static str = "audit/verify";
+    const DESCRIPTION: &'static str =
+        "Re-compute the audit hash chain and report the first tampered record.";
+    type Params = NoParams;
+    type Output = VerifyReport;
+
+    async fn run(&self, _: Ctx, _: NoParams) -> Result<VerifyReport, CommandError> {
+        let audit = &self.0;
+        audit
+            .flush()
+            .await
+            .map_err(|e| CommandError::Unavailable(e.to_string()))?;
+        audit
+            .verify()
+            .await
+            .map_err(|e| CommandError::Unavailable(e.to_string()))
+    }
+}

@@ -1,0 +1,534 @@
+//! `grid/grant/*`: issue, revoke and list the grants this node signs, and keep
+//! the grants other nodes sign for it.
+
+use super::GridNode;
+use crate::store_error;
+use continuum_grant::{
+    CheckedSignature, EpochDecision, GrantSpec, GrantVerdict, SignedGrant, VerifyPolicy,
+};
+use continuum_grid::MAX_CLOCK_SKEW_MS;
+use continuum_kernel::clock::now_ms;
+use continuum_kernel::command::{Command, CommandError, Ctx};
+use continuum_store::{HeldGrant, HoldOutcome, IssuedGrant, StoreError};
+use continuum_wire::peer::check_peer_id;
+use continuum_wire::Access;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Longest lifetime a grant may be issued with.
+const MAX_TTL_MS: u64 = 366 * 24 * 3_600_000;
+
+/// Issues a grant.
+pub(super) struct GrantIssue(pub(super) Arc<GridNode>);
+
+/// Params of `grid/grant/issue`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct IssueParams {
+    /// The peer the grant is for (its logical id).
+    pub grantee: String,
+    /// The grantee's ed25519 public key, hex (its `grid/identity` publicKey).
+    pub grantee_key: String,
+    /// Commands conferred: exact names, or prefixes on a `/` boundary
+    /// (`ai` confers `ai/generate`). Owner-only commands are never conferred.
+    pub capabilities: Vec<String>,
+    /// Lifetime from now: `90s`, `30m`, `1h`, `7d` (or plain seconds).
+    #[serde(default)]
+    pub ttl: Option<String>,
+    /// End of validity, Unix milliseconds (instead of `ttl`).
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    /// Epoch; defaults to one above the latest issued to this grantee.
+    #[serde(default)]
+    pub epoch: Option<u64>,
+}
+
+/// Result of `grid/grant/issue` and `grid/grant/revoke`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct IssueResult {
+    /// The grant, to hand to the grantee (`grid/grant/hold` on its node).
+    pub grant: String,
+    /// The grantee peer id.
+    pub grantee: String,
+    /// The grant's epoch; every lower epoch for this grantee is now superseded.
+    pub epoch: u64,
+    /// What it confers (empty for a revocation).
+    pub capabilities: Vec<String>,
+    /// Start of validity, Unix ms.
+    pub issued_at_ms: u64,
+    /// End of validity, Unix ms.
+    pub expires_at_ms: u64,
+}
+
+impl Command for GrantIssue {
+    const NAME: &'static str = "grid/grant/issue";
+    const DESCRIPTION: &'static str =
+        "Sign a grant letting a peer call the given commands on this node; returns the grant text.";
+    type Params = IssueParams;
+    type Output = IssueResult;
+
+    async fn run(&self, ctx: Ctx, p: IssueParams) -> Result<IssueResult, CommandError> {
+        check_peer_id(&p.grantee)
+            .map_err(|reason| CommandError::invalid_params("/grantee", reason))?;
+        let grantee_key = parse_key(&p.grantee_key, "/granteeKey")?;
+        if p.capabilities.is_empty() {
+            return Err(CommandError::invalid_params(
+                "/capabilities",
+                "name at least one command (to take access away, use grid/grant/revoke)",
+            ));
+        }
+        for (index, capability) in p.capabilities.iter().enumerate() {
+            let field = format!("/capabilities/{index}");
+            if capability.is_empty() || capability.starts_with('/') || capability.ends_with('/') {
+                return Err(CommandError::invalid_params(
+                    field,
+                    "a capability is a command name or a prefix of one, like ai/generate or ai",
+                ));
+            }
+            if capability.chars().any(char::is_whitespace) {
+                return Err(CommandError::invalid_params(
+                    field,
+                    "must not contain whitespace",
+                ));
+            }
+            let owner_only = ctx
+                .catalog()
+                .descriptor(capability)
+                .is_some_and(|descriptor| descriptor.access == Access::OwnerOnly);
+            if owner_only {
+                return Err(CommandError::invalid_params(
+                    field,
+                    format!("'{capability}' is owner-only; no grant can ever confer it"),
+                ));
+            }
+        }
+        let now = now_ms();
+        let expires_at_ms = match (&p.ttl, p.expires_at) {
+            (Some(_), Some(_)) => {
+                return Err(CommandError::invalid_params(
+                    "/expiresAt",
+                    "give either ttl or expiresAt, not both",
+                ))
+            }
+            (Some(ttl), None) => now + parse_ttl(ttl)?,
+            (None, Some(at)) if at > now && at - now <= MAX_TTL_MS => at,
+            (None, Some(_)) => {
+                return Err(CommandError::invalid_params(
+                    "/expiresAt",
+                    "must be in the future and at most 366 days away",
+                ))
+            }
+            (None, None) => {
+                return Err(CommandError::invalid_params(
+                    "/ttl",
+                    "say how long the grant lasts: ttl (e.g. 1h) or expiresAt",
+                ))
+            }
+        };
+        let request = Issue {
+            grantee: p.grantee,
+            grantee_key,
+            capabilities: p.capabilities,
+            issued_at_ms: now,
+            expires_at_ms,
+            epoch: p.epoch,
+            revocation: false,
+        };
+        issue(&self.0, request).await
+    }
+}
+
+/// Revokes every grant issued to a peer.
+pub(super) struct GrantRevoke(pub(super) Arc<GridNode>);
+
+/// Params of `grid/grant/revoke`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RevokeParams {
+    /// The peer whose grants end now.
+    pub grantee: String,
+}
+
+impl Command for GrantRevoke {
+    const NAME: &'static str = "grid/grant/revoke";
+    const DESCRIPTION: &'static str =
+        "Revoke every grant issued to a peer by issuing a higher epoch that confers nothing.";
+    type Params = RevokeParams;
+    type Output = IssueResult;
+
+    async fn run(&self, _: Ctx, p: RevokeParams) -> Result<IssueResult, CommandError> {
+        check_peer_id(&p.grantee)
+            .map_err(|reason| CommandError::invalid_params("/grantee", reason))?;
+        let issued = self
+            .0
+            .ledger
+            .list_issued(Some(p.grantee.clone()))
+            .await
+            .map_err(store_error)?;
+        let Some(latest) = issued.iter().max_by_key(|g| g.epoch) else {
+            return Err(CommandError::NotFound(format!(
+                "no grant was issued to peer '{}'",
+                p.grantee
+            )));
+        };
+        let now = now_ms();
+        // The revocation must outlive what it revokes: once the watermark
+        // entry is evicted, only expiry keeps an old grant out.
+        let expires_at_ms = issued
+            .iter()
+            .map(|g| g.expires_at_ms)
+            .max()
+            .unwrap_or(now)
+            .max(now + 1);
+        let request = Issue {
+            grantee: p.grantee,
+            grantee_key: parse_key_bytes(&latest.grant)?,
+            capabilities: Vec::new(),
+            issued_at_ms: now,
+            expires_at_ms,
+            epoch: None,
+            revocation: true,
+        };
+        issue(&self.0, request).await
+    }
+}
+
+/// Lists issued grants.
+pub(super) struct GrantList(pub(super) Arc<GridNode>);
+
+/// Params of `grid/grant/list`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListParams {
+    /// Only grants for this peer.
+    #[serde(default)]
+    pub grantee: Option<String>,
+}
+
+/// Result of `grid/grant/list`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResult {
+    /// Newest first.
+    pub grants: Vec<IssuedGrant>,
+}
+
+impl Command for GrantList {
+    const NAME: &'static str = "grid/grant/list";
+    const DESCRIPTION: &'static str = "Grants this node issued (and revocations), newest first.";
+    type Params = ListParams;
+    type Output = ListResult;
+
+    async fn run(&self, _: Ctx, p: ListParams) -> Result<ListResult, CommandError> {
+        let grants = self
+            .0
+            .ledger
+            .list_issued(p.grantee)
+            .await
+            .map_err(store_error)?;
+        Ok(ListResult { grants })
+    }
+}
+
+/// Keeps a grant another node issued to this one.
+pub(super) struct GrantHold(pub(super) Arc<GridNode>);
+
+/// Params of `grid/grant/hold`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HoldParams {
+    /// The peer that issued the grant and will honour it.
+    pub target: String,
+    /// The grant text it sent.
+    pub grant: String,
+}
+
+/// Result of `grid/grant/hold`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct HoldResult {
+    /// Whether this grant is now the one held for `target`.
+    pub stored: bool,
+    /// The epoch held for `target` after this call.
+    pub held_epoch: u64,
+    /// The grant's epoch.
+    pub epoch: u64,
+    /// What it confers.
+    pub capabilities: Vec<String>,
+    /// End of validity, Unix ms.
+    pub expires_at_ms: u64,
+}
+
+impl Command for GrantHold {
+    const NAME: &'static str = "grid/grant/hold";
+    const DESCRIPTION: &'static str =
+        "Keep a grant another node issued to this one; the latest epoch per target wins.";
+    type Params = HoldParams;
+    type Output = HoldResult;
+
+    async fn run(&self, _: Ctx, p: HoldParams) -> Result<HoldResult, CommandError> {
+        check_peer_id(&p.target)
+            .map_err(|reason| CommandError::invalid_params("/target", reason))?;
+        let invalid = |reason: String| CommandError::invalid_params("/grant", reason);
+        let grant = SignedGrant::from_text(p.grant.trim())
+            .map_err(|err| invalid(format!("not a grant: {err}")))?;
+        let body = &grant.body;
+        let identity = &self.0.identity;
+        if *body.grantee_key() != identity.public_key() {
+            return Err(invalid(format!(
+                "this grant is for key {}, not this node's key {}",
+                hex::encode(body.grantee_key()),
+                hex::encode(identity.public_key())
+            )));
+        }
+        // We cannot know the issuer's pinning here (the issuer checks that),
+        // but a grant that does not verify under its own issuer key, or has
+        // already expired, is useless to keep.
+        let self_signed = VerifyPolicy {
+            trusted_issuers: vec![*body.issuer_key()],
+            expected_mesh: body.mesh_id().to_owned(),
+            max_clock_skew_ms: MAX_CLOCK_SKEW_MS,
+        };
+        let now = now_ms();
+        if now > body.expires_at_ms().saturating_add(MAX_CLOCK_SKEW_MS) {
+            return Err(invalid(
+                GrantVerdict::Expired {
+                    expires_at_ms: body.expires_at_ms(),
+                    now_ms: now,
+                }
+                .to_string(),
+            ));
+        }
+        let checked =
+            CheckedSignature::check(grant, &self_signed).map_err(|v| invalid(v.to_string()))?;
+        let body = &checked.grant().body;
+        let held = HeldGrant {
+            target_peer_id: p.target,
+            issuer_key: hex::encode(body.issuer_key()),
+            epoch: body.epoch(),
+            capabilities: body.capabilities().to_vec(),
+            expires_at_ms: body.expires_at_ms(),
+            received_at_ms: now,
+            grant: p.grant.trim().to_owned(),
+        };
+        let (epoch, capabilities, expires_at_ms) =
+            (held.epoch, held.capabilities.clone(), held.expires_at_ms);
+        let outcome = self.0.ledger.hold(held).await.map_err(store_error)?;
+        let (stored, held_epoch) = match outcome {
+            HoldOutcome::Stored => (true, epoch),
+            HoldOutcome::KeptNewer { held_epoch } => (false, held_epoch),
+        };
+        Ok(HoldResult {
+            stored,
+            held_epoch,
+            epoch,
+            capabilities,
+            expires_at_ms,
+        })
+    }
+}
+
+/// Lists held grants.
+pub(super) struct GrantHeld(pub(super) Arc<GridNode>);
+
+/// Result of `grid/grant/held`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct HeldResult {
+    /// One per target peer.
+    pub grants: Vec<HeldGrant>,
+}
+
+impl Command for GrantHeld {
+    const NAME: &'static str = "grid/grant/held";
+    const DESCRIPTION: &'static str = "Grants other nodes issued to this one, one per target peer.";
+    type Params = continuum_kernel::command::NoParams;
+    type Output = HeldResult;
+
+    async fn run(
+        &self,
+        _: Ctx,
+        _: continuum_kernel::command::NoParams,
+    ) -> Result<HeldResult, CommandError> {
+        let grants = self.0.ledger.list_held().await.map_err(store_error)?;
+        Ok(HeldResult { grants })
+    }
+}
+
+/// One grant to sign.
+struct Issue {
+    grantee: String,
+    grantee_key: [u8; 32],
+    capabilities: Vec<String>,
+    issued_at_ms: u64,
+    expires_at_ms: u64,
+    epoch: Option<u64>,
+    revocation: bool,
+}
+
+/// Picks the epoch, advances this node's watermark, signs and records, under
+/// the ledger's lock so two issues for one grantee never share an epoch.
+async fn issue(node: &Arc<GridNode>, request: Issue) -> Result<IssueResult, CommandError> {
+    let signer = Arc::clone(node);
+    let grantee = request.grantee.clone();
+    let mint = move |latest: Option<u64>| -> Result<IssuedGrant, StoreError> {
+        let epoch = match (request.epoch, latest) {
+            (Some(epoch), Some(latest)) if epoch <= latest => {
+                return Err(StoreError::invalid(
+                    "/epoch",
+                    format!(
+                        "epoch {epoch} is not above {latest}, the latest issued to '{}'; omit it to use {}",
+                        request.grantee,
+                        latest + 1
+                    ),
+                ))
+            }
+            (Some(epoch), _) => epoch,
+            (None, latest) => latest.map_or(1, |latest| latest + 1),
+        };
+        let spec = GrantSpec {
+            mesh_id: signer.identity.mesh_id().to_owned(),
+            grantee_peer_id: request.grantee.clone(),
+            grantee_key: request.grantee_key,
+            capabilities: request.capabilities.clone(),
+            issued_at_ms: request.issued_at_ms,
+            expires_at_ms: request.expires_at_ms,
+            epoch,
+        };
+        let grant = signer
+            .identity
+            .sign_grant(spec)
+            .map_err(|limit| StoreError::invalid("/capabilities", limit.to_string()))?
+            .to_text();
+        // Supersede earlier grants here before the new one exists anywhere:
+        // if this fails, nothing was issued (fail closed).
+        let decision = signer
+            .watermarks
+            .check_and_advance(
+                &request.grantee,
+                epoch,
+                request.expires_at_ms,
+                request.issued_at_ms,
+            )
+            .map_err(|err| StoreError::Backend(err.to_string()))?;
+        if let EpochDecision::Superseded { watermark } = decision {
+            // The ledger lost track (e.g. restored from an old backup):
+            // a grant at this epoch would be dead on arrival.
+            return Err(StoreError::invalid(
+                "/epoch",
+                format!(
+                    "this node has already seen epoch {watermark} for '{}'; issue with epoch {}",
+                    request.grantee,
+                    watermark + 1
+                ),
+            ));
+        }
+        Ok(IssuedGrant {
+            grantee_peer_id: request.grantee,
+            epoch,
+            capabilities: request.capabilities,
+            issued_at_ms: request.issued_at_ms,
+            expires_at_ms: request.expires_at_ms,
+            revocation: request.revocation,
+            grant,
+        })
+    };
+    let outcome = node
+        .ledger
+        .issue(grantee, Box::new(mint))
+        .await
+        .map_err(store_error)?;
+    Ok(IssueResult {
+        grant: outcome.grant,
+        grantee: outcome.grantee_peer_id,
+        epoch: outcome.epoch,
+        capabilities: outcome.capabilities,
+        issued_at_ms: outcome.issued_at_ms,
+        expires_at_ms: outcome.expires_at_ms,
+    })
+}
+
+fn parse_key(text: &str, field: &str) -> Result<[u8; 32], CommandError> {
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            CommandError::invalid_params(
+                field,
+                "must be an ed25519 public key as 64 hex characters (the peer's grid/identity publicKey)",
+            )
+        })
+}
+
+/// The grantee key of a grant this node issued.
+fn parse_key_bytes(grant_text: &str) -> Result<[u8; 32], CommandError> {
+    SignedGrant::from_text(grant_text)
+        .map(|grant| *grant.body.grantee_key())
+        .map_err(|err| CommandError::Internal(format!("an issued grant no longer decodes: {err}")))
+}
+
+/// `90s`, `30m`, `1h`, `7d`, or plain seconds -> milliseconds.
+fn parse_ttl(text: &str) -> Result<u64, CommandError> {
+    let invalid = || {
+        CommandError::invalid_params(
+            "/ttl",
+            format!("'{text}' is not a duration; use e.g. 90s, 30m, 1h or 7d (at most 366d)"),
+        )
+    };
+    let text = text.trim();
+    let (number, unit_ms) = match text.char_indices().last() {
+        Some((at, 's')) => (&text[..at], 1_000),
+        Some((at, 'm')) => (&text[..at], 60_000),
+        Some((at, 'h')) => (&text[..at], 3_600_000),
+        Some((at, 'd')) => (&text[..at], 86_400_000),
+        Some(_) => (text, 1_000),
+        None => return Err(invalid()),
+    };
+    let ms = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_ms))
+        .ok_or_else(invalid)?;
+    if ms == 0 || ms > MAX_TTL_MS {
+        return Err(invalid());
+    }
+    Ok(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_parse_with_units_and_bounds() {
+        assert_eq!(parse_ttl("90s").unwrap(), 90_000);
+        assert_eq!(parse_ttl("30m").unwrap(), 1_800_000);
+        assert_eq!(parse_ttl("1h").unwrap(), 3_600_000);
+        assert_eq!(parse_ttl("7d").unwrap(), 604_800_000);
+        assert_eq!(parse_ttl("120").unwrap(), 120_000);
+        for bad in [
+            "",
+            "h",
+            "0s",
+            "-1h",
+            "1w",
+            "400d",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
+            let err = parse_ttl(bad).unwrap_err();
+            assert!(
+                matches!(&err, CommandError::InvalidParams { field, .. } if field == "/ttl"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_must_be_64_hex_characters() {
+        assert_eq!(parse_key(&"ab".repeat(32), "/k").unwrap(), [0xab; 32]);
+        for bad in ["", "zz", &"ab".repeat(31), &"ab".repeat(33)] {
+            assert!(parse_key(bad, "/k").is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Boot and graceful shutdown: the composition root. It opens the stores and
+//! the identity, builds the kernel (registry + audit + grant check), hands the
+//! one `CallerMint` to the transports, and waits for shutdown.
+
+use crate::config::{ConfigError, DaemonConfig};
+use crate::{prepare, InstanceError, InstanceLock};
+use continuum_commands::ai::AiModule;
+use continuum_commands::audit::AuditModule;
+use continuum_commands::data::DataModule;
+use continuum_commands::grid::GridModule;
+use continuum_commands::system::{DaemonState, SystemModule};
+use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
+use continuum_grid::{GrantAuthorizer, NodeIdentity, MAX_CLOCK_SKEW_MS};
+use continuum_ipc::{
+    bind_peer, bind_tcp, bind_unix, serve_peers, serve_tcp, serve_unix, ConnectionLimits,
+};
+use continuum_kernel::audit::{AuditError, AuditEvent, AuditLog};
+use continuum_kernel::clock::now_ms;
+use continuum_kernel::command::{BoxFuture, Module, RegistryBuilder, RegistryError};
+use continuum_kernel::{CallerMint, KernelBuilder};
+use continuum_store::{
+    AuditStore, DocumentStore, GrantLedger, MemoryAuditLog, MemoryDocumentStore, SqliteAuditLog,
+    SqliteDocumentStore, SqliteGrantLedger, SqliteWatermarks, StoreError,
+};
+use continuum_wire::Home;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How often expired epoch watermarks are evicted.
+const WATERMARK_EVICTION_EVERY: Duration = Duration::from_secs(600);
+
+/// How long shutdown waits for in-flight work before giving up on it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What the daemon is told at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Its home.
+    pub home: Home,
+    /// Optional TCP listener address, loopback only (off when `None`).
+    pub tcp: Option<SocketAddr>,
+    /// Optional peer listener address, loopback only (off when `None`).
+    pub peer_tcp: Option<SocketAddr>,
+    /// Connection limits.
+    pub limits: ConnectionLimits,
+}
+
+/// The stateful parts the command modules and the gate work over.
+pub struct Services {
+    /// JSON documents (`data/*`).
+    pub documents: Arc<dyn DocumentStore>,
+    /// The audit log the gate writes and `audit/*` reads.
+    pub audit: Arc<dyn AuditStore>,
+    /// This node's key and names.
+    pub identity: Arc<NodeIdentity>,
+    /// Grants issued and held.
+    pub grant_ledger: Arc<dyn GrantLedger>,
+    /// Per-grantee epoch watermarks, shared by the gate and `grid/grant/*`.
+    pub watermarks: Arc<dyn EpochWatermarks>,
+    /// Where peers connect, when the peer listener is on.
+    pub peer_listener: Option<SocketAddr>,
+}
+
+impl Services {
+    /// The embedded SQLite stores and the identity under `home`.
+    pub fn open(home: &Home) -> Result<Services, DaemonError> {
+        let data = home.data_dir();
+        Ok(Services {
+            documents: Arc::new(SqliteDocumentStore::open(&data.join("documents.sqlite"))?),
+            audit: Arc::new(SqliteAuditLog::open(&data.join("audit.sqlite"))?),
+            identity: Arc::new(NodeIdentity::load_or_create(&home.identity_dir())?),
+            grant_ledger: Arc::new(SqliteGrantLedger::open(&data.join("grid.sqlite"))?),
+            watermarks: Arc::new(SqliteWatermarks::open(&data.join("watermarks.sqlite"))?),
+            peer_listener: None,
+        })
+    }
+
+    /// In-memory documents, audit and watermarks; identity and ledger under
+    /// `dir`. For tests and benchmarks.
+    pub fn ephemeral(dir: &Path) -> Result<Services, DaemonError> {
+        Ok(Services {
+            documents: Arc::new(MemoryDocumentStore::new()),
+            audit: Arc::new(MemoryAuditLog::new()),
+            identity: Arc::new(NodeIdentity::load_or_create(&dir.join("identity"))?),
+            grant_ledger: Arc::new(SqliteGrantLedger::open(&dir.join("grid.sqlite"))?),
+            watermarks: Arc::new(InMemoryWatermarks::default()),
+            peer_listener: None,
+        })
+    }
+
+    /// The gate's grant check: grants signed by this node, for its mesh.
+    pub fn grant_authorizer(&self) -> GrantAuthorizer {
+        GrantAuthorizer::new(
+            VerifyPolicy {
+                trusted_issuers: vec![self.identity.public_key()],
+                expected_mesh: self.identity.mesh_id().to_owned(),
+                max_clock_skew_ms: MAX_CLOCK_SKEW_MS,
+            },
+            Arc::clone(&self.watermarks),
+        )
+    }
+}
+
+/// The kernel's audit seam over the hash-chained audit store.
+pub struct GateAudit(pub Arc<dyn AuditStore>);
+
+impl AuditLog for GateAudit {
+    fn append(&self, event: AuditEvent) {
+        self.0.append(event);
+    }
+
+    fn append_durable(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), AuditError>> {
+        Box::pin(async move {
+            self.0
+                .append_durable(event)
+                .await
+                .map_err(|err| AuditError::Store(err.to_string()))
+        })
+    }
+}
+
+/// The daemon's full command map: every self-registered command, what each
+/// module contributes, and `extra` (the test daemon's test-only commands).
+/// Tests build the same map through this function.
+pub fn build_registry(
+    state: &Arc<DaemonState>,
+    services: &Services,
+    extra: &[Box<dyn Module>],
+) -> RegistryBuilder {
+    let mut registry = RegistryBuilder::new()
+        .with_registered()
+        .module(&SystemModule::new(Arc::clone(state)))
+        .module(&AiModule::load(&state.home))
+        .module(&AuditModule::new(Arc::clone(&services.audit)))
+        .module(&DataModule::new(Arc::clone(&services.documents)))
+        .module(&GridModule::new(
+            Arc::clone(&services.identity),
+            Arc::clone(&services.grant_ledger),
+            Arc::clone(&services.watermarks),
+            services.peer_listener,
+        ));
+    for module in extra {
+        registry = registry.module(module.as_ref());
+    }
+    registry
+}
+
+/// The kernel the transports share: the registry (with configured limits),
+/// the audit log and the grant check. Returns its one caller mint.
+pub fn build_kernel(
+    state: &Arc<DaemonState>,
+    services: &Services,
+    config: &DaemonConfig,
+    extra: &[Box<dyn Module>],
+) -> Result<CallerMint, RegistryError> {
+    let registry = build_registry(state, services, extra).limits(config.limit_overrides());
+    KernelBuilder::new(registry, Arc::new(GateAudit(Arc::clone(&services.audit))))
+        .grants(Arc::new(services.grant_authorizer()))
+        .build()
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The home is owned by a live daemon, or unusable.
+    #[error(transparent)]
+    Instance(#[from] InstanceError),
+    /// The command registry is inconsistent (e.g. a duplicate name).
+    #[error("command registry: {0}")]
+    Registry(#[from] RegistryError),
+    /// A store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The node identity could not be loaded or created.
+    #[error("node identity: {0}")]
+    Identity(#[from] continuum_grid::IdentityError),
+    /// `config.toml` is unusable.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// Socket or filesystem trouble.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DaemonError {
+    let context = context.into();
+    move |source| DaemonError::Io { context, source }
+}
+
+/// Runs the daemon until SIGTERM, SIGINT or `system/shutdown`. `extra`
+/// modules join the catalog (the test daemon's test-only commands).
+pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), DaemonError> {
+    let home = config.home;
+    prepare(&home).map_err(io_err(format!("preparing home {}", home.root().display())))?;
+    let instance = InstanceLock::acquire(&home)?;
+    let shutdown = CancellationToken::new();
+    let daemon_config = DaemonConfig::load(&home.config_file())?;
+
+    let mut services = Services::open(&home)?;
+    let tcp_listener = match config.tcp {
+        Some(addr) => Some(
+            bind_tcp(addr)
+                .await
+                .map_err(io_err(format!("binding TCP {addr}")))?,
+        ),
+        None => None,
+    };
+    let peer_listener = match config.peer_tcp {
+        Some(addr) => Some(
+            bind_peer(addr)
+                .await
+                .map_err(io_err(format!("binding the peer listener {addr}")))?,
+        ),
+        None => None,
+    };
+    services.peer_listener = peer_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let tcp = tcp_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let state = Arc::new(DaemonState::new(
+        env!("CARGO_PKG_VERSION"),
+        home.root().to_owned(),
+        home.socket(),
+        tcp,
+        shutdown.clone(),
+    ));
+    let mint = build_kernel(&state, &services, &daemon_config, &extra)?;
+
+    let listener = bind_unix(&home.socket())
+        .map_err(io_err(format!("binding {}", home.socket().display())))?;
+    let connections = TaskTracker::new();
+    connections.spawn(serve_unix(
+        listener,
+        mint.clone(),
+        shutdown.clone(),
+        connections.clone(),
+        config.limits,
+    ));
+    if let Some(listener) = tcp_listener {
+        tracing::warn!(addr = ?tcp, "TCP listener enabled: its callers are Provisional and never the owner");
+        connections.spawn(serve_tcp(
+            listener,
+            mint.clone(),
+            shutdown.clone(),
+            connections.clone(),
+            config.limits,
+        ));
+    }
+    if let Some(listener) = peer_listener {
+        tracing::info!(addr = ?services.peer_listener, node = %services.identity.node_id(), "peer listener enabled (loopback)");
+        connections.spawn(serve_peers(
+            listener,
+            Arc::clone(&services.identity),
+            mint.clone(),
+            shutdown.clone(),
+            connections.clone(),
+            config.limits,
+        ));
+    }
+    connections.spawn(evict_watermarks(
+        Arc::clone(&services.watermarks),
+        shutdown.clone(),
+    ));
+    spawn_signal_handler(shutdown.clone()).map_err(io_err("installing signal handlers"))?;
+    tracing::info!(
+        pid = std::process::id(),
+        socket = %home.socket().display(),
+        commands = mint.dispatcher().registry().len(),
+        "continuum-core ready"
+    );
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down: no new connections, finishing in-flight work");
+    let _ = std::fs::remove_file(home.socket());
+    connections.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight work did not finish within {SHUTDOWN_GRACE:?}; exiting anyway");
+    }
+    if let Err(err) = services.audit.flush().await {
+        tracing::error!(error = %err, "audit flush at shutdown failed");
+    }
+    // Close every store before giving up the home: whoever waits on the lock
+    // (`cu stop`, a new daemon) must find the databases closed.
+    drop(mint);
+    drop(services);
+    tracing::info!("stopped");
+    drop(instance);
+    Ok(())
+}
+
+/// Keeps the watermark store bounded: entries whose every grant has expired
+/// (plus the retention margin) can no longer reject anything, so they go.
+async fn evict_watermarks(watermarks: Arc<dyn EpochWatermarks>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(WATERMARK_EVICTION_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let store = Arc::clone(&watermarks);
+        match tokio::task::spawn_blocking(move || store.evict_expired(now_ms())).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(evicted)) => tracing::info!(evicted, "evicted expired grant watermarks"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "watermark eviction failed"),
+            Err(err) => tracing::warn!(error = %err, "watermark eviction task failed"),
+        }
+    }
+}
+
+fn spawn_signal_handler(shutdown: CancellationToken) -> std::io::Result<()> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+            () = shutdown.cancelled() => return,
+        }
+        shutdown.cancel();
+    });
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! `continuum-grid`: this node as the grid sees it. Its ed25519 identity
+//! (`identity/node.key`, 0600) and [`GrantAuthorizer`], the production grant
+//! check the kernel's gate consults for peers. The grid transport, the peer
+//! registry and pairing join here.
+//!
+//! Invariants: the secret key is never logged or returned (`Debug` prints
+//! the public key only); the presenting key a grant is checked against is
+//! the one the transport proved, never one the grant or the peer claims.
+
+mod authorizer;
+mod identity;
+
+pub use authorizer::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
+pub use identity::{IdentityError, NodeIdentity};

@@ -1,0 +1,67 @@
+//! The audit seam: the gate records every decision through [`AuditLog`]; a
+//! store (hash-chained, in `continuum-store`) implements it.
+//!
+//! Durability policy: owner-only actions and every denial are appended
+//! durably (the dispatcher awaits the commit; if it fails, the owner-only
+//! action is refused). Allowed calls of other commands are queued and
+//! committed with the next group commit, keeping the hot path free of disk
+//! waits.
+
+pub use continuum_wire::{AuditEvent, Outcome};
+
+use crate::clock::now_ms;
+use crate::command::BoxFuture;
+use crate::gate::{Admission, Principal};
+
+/// Why the audit log failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuditError {
+    /// The store failed.
+    #[error("audit store error: {0}")]
+    Store(String),
+    /// The writer is gone (daemon shutting down).
+    #[error("audit writer stopped")]
+    Closed,
+}
+
+/// Where the gate's decisions go.
+pub trait AuditLog: Send + Sync {
+    /// Queues an event; it is committed, in order, with the next group commit.
+    fn append(&self, event: AuditEvent);
+    /// Appends and waits until the record is durable.
+    fn append_durable(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), AuditError>>;
+}
+
+/// The record of one gate decision, stamped now: the caller's label and
+/// proven key, the command, the outcome and reason, and the grant used.
+pub fn decision_event(
+    principal: &Principal,
+    command: &str,
+    admission: &Admission,
+    forwarded_for: Option<String>,
+) -> AuditEvent {
+    let caller = principal.caller();
+    AuditEvent {
+        time_ms: now_ms(),
+        caller: caller.label(),
+        caller_key: caller.proven_key().map(hex_lower),
+        command: command.to_owned(),
+        outcome: if admission.is_allowed() {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        },
+        reason: admission.reason.to_owned(),
+        forwarded_for,
+        grant_issuer: admission.grant.map(|grant| hex_lower(&grant.issuer)),
+        grant_epoch: admission.grant.map(|grant| grant.epoch),
+    }
+}
+
+fn hex_lower(bytes: &[u8; 32]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}

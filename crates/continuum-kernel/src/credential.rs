@@ -1,0 +1,47 @@
+//! Credentials a call presents, and the seam through which the gate checks
+//! them. A credential is part of the *call*, not of the caller: the same peer
+//! may present a different grant (or none) on each request.
+
+use crate::command::BoxFuture;
+use crate::gate::PeerCaller;
+
+/// What a call presents beyond who it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Credential {
+    /// A signed capability grant, as base64url text (`meta.grant`).
+    Grant(String),
+}
+
+/// The grant that admitted a call: recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantUse {
+    /// The issuer's ed25519 public key.
+    pub issuer: [u8; 32],
+    /// The grant's epoch.
+    pub epoch: u64,
+}
+
+/// Verifies a grant presented by an authenticated peer for one command.
+///
+/// `Err` carries the stable verdict code (`key_mismatch`, `superseded`, ...),
+/// which is what the caller and the audit log see.
+pub trait GrantCheck: Send + Sync {
+    /// Full authorization for a call: may advance the grantee's epoch
+    /// watermark, exactly as the format requires of a presentation.
+    fn check<'a>(
+        &'a self,
+        peer: &'a PeerCaller,
+        grant: &'a str,
+        command: &'a str,
+    ) -> BoxFuture<'a, Result<GrantUse, &'static str>>;
+
+    /// The same answer with no side effect (the watermark is compared, never
+    /// advanced). Used to list what a caller may call.
+    fn peek<'a>(
+        &'a self,
+        peer: &'a PeerCaller,
+        grant: &'a str,
+        command: &'a str,
+    ) -> BoxFuture<'a, Result<GrantUse, &'static str>>;
+}

@@ -1,0 +1,85 @@
+//! `admit`: the one rule deciding whether a principal, presenting a
+//! credential, may call a command. Dispatch, `commands/list`, did-you-mean
+//! suggestions (and later persona tool lists and MCP `tools/list`) all ask it,
+//! so what a caller is shown is exactly what it may call.
+
+use super::{decide, Allowed, Caller, Decision, Denied, Principal};
+use crate::credential::{Credential, GrantCheck, GrantUse};
+use continuum_wire::Access;
+
+/// Whether the check is for a real call or only to show what is callable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presentation {
+    /// A call: a grant is checked in full (its epoch may advance the watermark).
+    Call,
+    /// A listing: the same answer, with no side effect.
+    Listing,
+}
+
+/// The gate's answer for one command, with what the audit log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// Allowed, or why not.
+    pub decision: Decision,
+    /// The stable reason code: `trust`, `grant`, a [`Denied`] code, or the
+    /// grant verdict code when a presented grant was refused.
+    pub reason: &'static str,
+    /// The grant that admitted the call, if one did.
+    pub grant: Option<GrantUse>,
+}
+
+impl Admission {
+    /// Whether the call may run.
+    pub fn is_allowed(&self) -> bool {
+        self.decision.is_allowed()
+    }
+}
+
+/// Decides whether `principal` presenting `credential` may call `command`
+/// (declared `access`). Trust first; a grant is consulted only when trust
+/// alone falls short, only for a peer whose key the transport proved, and
+/// never for an owner-only command or a Blocked caller (see [`decide`]).
+pub async fn admit(
+    principal: &Principal,
+    credential: Option<&Credential>,
+    access: Access,
+    command: &str,
+    grants: Option<&dyn GrantCheck>,
+    presentation: Presentation,
+) -> Admission {
+    let trust = principal.trust();
+    let decision = decide(trust, access, false);
+    if decision != Decision::Deny(Denied::InsufficientTrust) {
+        return admission(decision, None, None);
+    }
+    let (Some(grants), Caller::Peer(peer), Some(Credential::Grant(grant))) =
+        (grants, principal.caller(), credential)
+    else {
+        return admission(decision, None, None);
+    };
+    let checked = match presentation {
+        Presentation::Call => grants.check(peer, grant, command).await,
+        Presentation::Listing => grants.peek(peer, grant, command).await,
+    };
+    match checked {
+        Ok(used) => admission(decide(trust, access, true), None, Some(used)),
+        Err(verdict) => admission(decision, Some(verdict), None),
+    }
+}
+
+fn admission(
+    decision: Decision,
+    verdict: Option<&'static str>,
+    grant: Option<GrantUse>,
+) -> Admission {
+    let reason = match decision {
+        Decision::Allow(Allowed::Trust) => "trust",
+        Decision::Allow(Allowed::Grant) => "grant",
+        Decision::Deny(denied) => verdict.unwrap_or(denied.code()),
+    };
+    Admission {
+        decision,
+        reason,
+        grant: grant.filter(|_| decision == Decision::Allow(Allowed::Grant)),
+    }
+}

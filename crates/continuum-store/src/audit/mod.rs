@@ -1,0 +1,37 @@
+//! The audit log store: append-only and tamper-evident. Each record carries
+//! the hash of the one before it, so editing or deleting a record breaks the
+//! chain and `verify` says where.
+//!
+//! Appends come in two kinds: queued (committed, in order, with the next
+//! group commit) and durable (the caller waits for the commit). Which one a
+//! decision needs is the gate's policy (`continuum-kernel::audit`).
+
+mod chain;
+mod memory;
+mod sqlite;
+
+pub use chain::{AuditRecord, VerifyReport, GENESIS_HASH};
+pub use continuum_wire::{AuditEvent, Outcome};
+pub use memory::MemoryAuditLog;
+pub use sqlite::SqliteAuditLog;
+
+use crate::{BoxFuture, StoreError};
+
+/// Append-only, hash-chained decision log.
+pub trait AuditStore: Send + Sync {
+    /// Queues an event; it is committed, in order, with the next group commit.
+    fn append(&self, event: AuditEvent);
+    /// Appends and waits until the record is durable.
+    fn append_durable(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The newest `limit` records, oldest first.
+    fn tail(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>>;
+    /// Re-computes the whole chain.
+    fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>>;
+    /// Waits until everything queued so far is durable.
+    fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// The audit writer has stopped (the daemon is shutting down).
+pub(crate) fn writer_stopped() -> StoreError {
+    StoreError::Backend("audit writer stopped".into())
+}

@@ -1,0 +1,377 @@
+//! The durable audit log: SQLite (WAL) under the home, written by one thread
+//! that group-commits whatever is queued and seals the hash chain in order.
+
+use super::chain::verify_chain;
+use super::{
+    writer_stopped, AuditEvent, AuditRecord, AuditStore, Outcome, VerifyReport, GENESIS_HASH,
+};
+use crate::{BoxFuture, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+type Ack = oneshot::Sender<Result<(), StoreError>>;
+
+enum Message {
+    Append(AuditEvent, Option<Ack>),
+    Flush(Ack),
+}
+
+/// Most records sealed in one transaction.
+const MAX_BATCH: usize = 4096;
+
+/// SQLite-backed [`AuditStore`].
+pub struct SqliteAuditLog {
+    queue: mpsc::Sender<Message>,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    caller TEXT NOT NULL,
+    command TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    forwarded_for TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+";
+
+/// Columns added after the first release, each `(name, type)`; added in
+/// place to older logs, whose records keep verifying (absent = NULL).
+const ADDED_COLUMNS: [(&str, &str); 3] = [
+    ("caller_key", "TEXT"),
+    ("grant_issuer", "TEXT"),
+    ("grant_epoch", "TEXT"),
+];
+
+const COLUMNS: &str = "seq, time_ms, caller, command, outcome, reason, forwarded_for, prev_hash, hash, caller_key, grant_issuer, grant_epoch";
+
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('audit')")?;
+    let present = stmt
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (name, kind) in ADDED_COLUMNS {
+        if !present.iter().any(|column| column == name) {
+            conn.execute_batch(&format!("ALTER TABLE audit ADD COLUMN {name} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
+impl SqliteAuditLog {
+    /// Opens (creating if needed) the log at `path` and starts its writer.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = crate::sqlite::open(path).map_err(|err| StoreError::Backend(err.to_string()))?;
+        conn.execute_batch(SCHEMA).map_err(store_err)?;
+        add_missing_columns(&conn).map_err(store_err)?;
+        let (queue, receiver) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || writer(conn, receiver))
+            .map_err(|err| StoreError::Backend(format!("cannot start audit writer: {err}")))?;
+        Ok(SqliteAuditLog {
+            queue,
+            path: path.to_owned(),
+        })
+    }
+
+    fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, StoreError>> {
+        let path = self.path.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = crate::sqlite::open(&path)
+                    .map_err(|err| StoreError::Backend(err.to_string()))?;
+                work(&conn)
+            })
+            .await
+            .map_err(|err| StoreError::Backend(err.to_string()))?
+        })
+    }
+}
+
+impl AuditStore for SqliteAuditLog {
+    fn append(&self, event: AuditEvent) {
+        if self.queue.send(Message::Append(event, None)).is_err() {
+            tracing::error!("audit writer is gone; a decision was not recorded");
+        }
+    }
+
+    fn append_durable(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), StoreError>> {
+        let (ack, done) = oneshot::channel();
+        let sent = self.queue.send(Message::Append(event, Some(ack))).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return Err(writer_stopped());
+            }
+            done.await.map_err(|_| writer_stopped())?
+        })
+    }
+
+    fn tail(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!("SELECT * FROM (SELECT {COLUMNS} FROM audit ORDER BY seq DESC LIMIT ?1) ORDER BY seq"))
+                .map_err(store_err)?;
+            let rows = stmt.query_map([limit as i64], row_to_record).map_err(store_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(store_err)
+        })
+    }
+
+    fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))
+                .map_err(store_err)?;
+            let rows = stmt.query_map([], row_to_record).map_err(store_err)?;
+            let records = rows.collect::<Result<Vec<_>, _>>().map_err(store_err)?;
+            Ok(verify_chain(&records))
+        })
+    }
+
+    fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        let (ack, done) = oneshot::channel();
+        let sent = self.queue.send(Message::Flush(ack)).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return Err(writer_stopped());
+            }
+            done.await.map_err(|_| writer_stopped())?
+        })
+    }
+}
+
+fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+    let outcome: String = row.get(4)?;
+    Ok(AuditRecord {
+        seq: row.get::<_, i64>(0)? as u64,
+        time_ms: row.get::<_, i64>(1)? as u64,
+        caller: row.get(2)?,
+        command: row.get(3)?,
+        outcome: if outcome == "allowed" {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        },
+        reason: row.get(5)?,
+        forwarded_for: row.get(6)?,
+        prev_hash: row.get(7)?,
+        hash: row.get(8)?,
+        caller_key: row.get(9)?,
+        grant_issuer: row.get(10)?,
+        // Stored as text: SQLite integers are i64 and an epoch is any u64.
+        grant_epoch: row
+            .get::<_, Option<String>>(11)?
+            .and_then(|epoch| epoch.parse().ok()),
+    })
+}
+
+fn store_err(err: rusqlite::Error) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+fn chain_head(conn: &Connection) -> Result<(u64, String), StoreError> {
+    let head: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(store_err)?;
+    Ok(head.map_or((0, GENESIS_HASH.to_owned()), |(seq, hash)| {
+        (seq as u64, hash)
+    }))
+}
+
+fn writer(mut conn: Connection, queue: mpsc::Receiver<Message>) {
+    let mut head = match chain_head(&conn) {
+        Ok(head) => head,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot read the audit chain head; audit writer stopped");
+            return;
+        }
+    };
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(message) => batch.push(message),
+                Err(_) => break,
+            }
+        }
+        let result = commit_batch(&mut conn, &mut head, &mut batch);
+        if let Err(err) = &result {
+            tracing::error!(error = %err, "audit commit failed");
+            // Re-read the head: the failed transaction sealed nothing.
+            if let Ok(fresh) = chain_head(&conn) {
+                head = fresh;
+            }
+        }
+        for message in batch {
+            let ack = match message {
+                Message::Append(_, ack) => ack,
+                Message::Flush(ack) => Some(ack),
+            };
+            if let Some(ack) = ack {
+                let _ = ack.send(result.clone());
+            }
+        }
+    }
+}
+
+fn commit_batch(
+    conn: &mut Connection,
+    head: &mut (u64, String),
+    batch: &mut [Message],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(store_err)?;
+    let (mut seq, mut prev) = head.clone();
+    {
+        let mut insert = tx
+            .prepare_cached(&format!("INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"))
+            .map_err(store_err)?;
+        for message in batch.iter_mut() {
+            let Message::Append(event, _) = message else {
+                continue;
+            };
+            seq += 1;
+            let record = AuditRecord::seal(seq, std::mem::replace(event, placeholder()), &prev);
+            insert
+                .execute(params![
+                    record.seq as i64,
+                    record.time_ms as i64,
+                    record.caller,
+                    record.command,
+                    record.outcome.as_str(),
+                    record.reason,
+                    record.forwarded_for,
+                    record.prev_hash,
+                    record.hash,
+                    record.caller_key,
+                    record.grant_issuer,
+                    record.grant_epoch.map(|epoch| epoch.to_string()),
+                ])
+                .map_err(store_err)?;
+            prev = record.hash;
+        }
+    }
+    tx.commit().map_err(store_err)?;
+    *head = (seq, prev);
+    Ok(())
+}
+
+fn placeholder() -> AuditEvent {
+    AuditEvent {
+        time_ms: 0,
+        caller: String::new(),
+        command: String::new(),
+        outcome: Outcome::Denied,
+        reason: String::new(),
+        forwarded_for: None,
+        caller_key: None,
+        grant_issuer: None,
+        grant_epoch: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(command: &str) -> AuditEvent {
+        AuditEvent {
+            time_ms: crate::now_ms(),
+            caller: "owner".into(),
+            caller_key: None,
+            command: command.into(),
+            outcome: Outcome::Allowed,
+            reason: "trust".into(),
+            forwarded_for: Some("alice".into()),
+            grant_issuer: None,
+            grant_epoch: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_survive_reopen_and_chain_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        {
+            let log = SqliteAuditLog::open(&path).unwrap();
+            log.append(event("ping"));
+            log.append_durable(event("data/delete")).await.unwrap();
+        }
+        let log = SqliteAuditLog::open(&path).unwrap();
+        log.append_durable(event("system/info")).await.unwrap();
+        let records = log.tail(10).await.unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[1].forwarded_for.as_deref(), Some("alice"));
+        assert!(log.verify().await.unwrap().ok);
+    }
+
+    #[tokio::test]
+    async fn peer_key_and_grant_are_recorded_and_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = SqliteAuditLog::open(&dir.path().join("audit.sqlite")).unwrap();
+        let mut peer = event("system/info");
+        peer.caller = "peer:bob".into();
+        peer.caller_key = Some("ab".repeat(32));
+        peer.reason = "grant".into();
+        peer.grant_issuer = Some("cd".repeat(32));
+        peer.grant_epoch = Some(u64::MAX);
+        log.append_durable(peer.clone()).await.unwrap();
+        let record = log.tail(1).await.unwrap().remove(0);
+        assert_eq!(record.caller_key, peer.caller_key);
+        assert_eq!(record.grant_issuer, peer.grant_issuer);
+        assert_eq!(record.grant_epoch, Some(u64::MAX));
+        assert!(log.verify().await.unwrap().ok);
+        // The new fields are under the hash: changing one breaks the chain.
+        let conn = Connection::open(dir.path().join("audit.sqlite")).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET grant_epoch = '1' WHERE seq = 1;",
+        )
+        .unwrap();
+        assert_eq!(log.verify().await.unwrap().first_bad_seq, Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_record_edited_on_disk_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        let log = SqliteAuditLog::open(&path).unwrap();
+        for name in ["a", "b", "c"] {
+            log.append_durable(event(name)).await.unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET outcome = 'denied' WHERE seq = 2;",
+        )
+        .unwrap();
+        let report = log.verify().await.unwrap();
+        assert!(!report.ok);
+        assert_eq!(report.first_bad_seq, Some(2));
+    }
+
+    #[tokio::test]
+    async fn updates_through_sql_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        let log = SqliteAuditLog::open(&path).unwrap();
+        log.append_durable(event("a")).await.unwrap();
+        let conn = Connection::open(&path).unwrap();
+        assert!(conn.execute("DELETE FROM audit", []).is_err());
+    }
+}

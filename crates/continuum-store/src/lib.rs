@@ -1,0 +1,88 @@
+//! `continuum-store`: the storage boundary. One repo trait per concern, each
+//! with an in-memory implementation and an embedded SQLite one (the runtime
+//! default). Adapters that need heavy dependencies (S3, ...) live in their own
+//! crates, implement these same traits, and run the same contract suites
+//! ([`testing`], behind the `testing` feature).
+//!
+//! | concern | trait | backends |
+//! |---|---|---|
+//! | JSON documents | [`DocumentStore`] | [`MemoryDocumentStore`], [`SqliteDocumentStore`] |
+//! | audit log (hash chain) | [`AuditStore`] | [`MemoryAuditLog`], [`SqliteAuditLog`] |
+//! | grant epoch watermarks | `continuum_grant::EpochWatermarks` | `InMemoryWatermarks` (grant crate), [`SqliteWatermarks`] |
+//! | grant ledger | [`GrantLedger`] | [`SqliteGrantLedger`] |
+//!
+//! Personas, rooms, memories and credentials join as further traits here.
+//!
+//! Invariants: this crate knows nothing of commands, callers or the gate
+//! (no dependency on the kernel); a committed SQLite write survives `kill -9`
+//! (WAL, `synchronous=NORMAL`); blocking SQLite work runs off the async runtime.
+
+pub mod audit;
+pub mod documents;
+pub mod ledger;
+pub mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod watermarks;
+
+pub use audit::{
+    AuditRecord, AuditStore, MemoryAuditLog, SqliteAuditLog, VerifyReport, GENESIS_HASH,
+};
+pub use documents::{
+    check_collection, Document, DocumentStore, ListQuery, MemoryDocumentStore, Order,
+    SqliteDocumentStore,
+};
+pub use ledger::{GrantLedger, HeldGrant, HoldOutcome, IssuedGrant, MintGrant, SqliteGrantLedger};
+pub use watermarks::SqliteWatermarks;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A boxed, sendable future (the repo traits are object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The addressed record does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The record already exists.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The request is malformed (bad field path, bad collection name...).
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// JSON pointer of the offending param.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The backend failed.
+    #[error("store backend: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// An `Invalid` error on `field` (a JSON pointer such as `/epoch`).
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        StoreError::Backend(err.to_string())
+    }
+}
+
+/// Milliseconds since the Unix epoch (record timestamps).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
