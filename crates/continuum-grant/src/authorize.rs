@@ -94,20 +94,12 @@ pub fn preview_checked(
     verify_checked(checked, presenting_key, policy, now_ms)?;
     let grant = checked.grant();
     let body = &grant.body;
-    let watermark = watermarks
-        .current(body.grantee_peer_id())
-        .map_err(|e| GrantVerdict::StoreUnavailable(e.to_string()))?;
-    if let Some(watermark) = watermark.filter(|&watermark| body.epoch() < watermark) {
-        return Err(GrantVerdict::Superseded {
-            watermark,
-            presented: body.epoch(),
-        });
-    }
-    if !confers(body.capabilities(), command) {
-        return Err(GrantVerdict::NotGranted {
-            command: command.to_owned(),
-        });
-    }
+    let decision = match watermarks.current(body.grantee_peer_id()) {
+        Ok(Some(watermark)) if body.epoch() < watermark => EpochDecision::Superseded { watermark },
+        Ok(_) => EpochDecision::Accept,
+        Err(e) => return Err(GrantVerdict::StoreUnavailable(e.to_string())),
+    };
+    epoch_then_capability(grant, command, decision)?;
     Ok(AuthorizedGrant {
         body: grant.body.clone(),
     })
@@ -125,7 +117,7 @@ fn decide(
     after_verify(grant, command, watermarks, now_ms)
 }
 
-/// Epoch watermark, then capability.
+/// Epoch watermark (advanced), then capability.
 fn after_verify(
     grant: &SignedGrant,
     command: &str,
@@ -141,6 +133,16 @@ fn after_verify(
             now_ms,
         )
         .map_err(|e| GrantVerdict::StoreUnavailable(e.to_string()))?;
+    epoch_then_capability(grant, command, decision)
+}
+
+/// The epoch decision, then the capability match.
+fn epoch_then_capability(
+    grant: &SignedGrant,
+    command: &str,
+    decision: EpochDecision,
+) -> Result<(), GrantVerdict> {
+    let body = &grant.body;
     if let EpochDecision::Superseded { watermark } = decision {
         return Err(GrantVerdict::Superseded {
             watermark,

@@ -24,6 +24,17 @@ pub const MAX_CLOCK_SKEW_MS: u64 = 30_000;
 /// Checked signatures kept at most; the cache is cleared when it fills.
 const CACHE_CAPACITY: usize = 4096;
 
+/// `authorize_checked` or `preview_checked`: the per-call checks after the
+/// signature.
+type Pipeline = fn(
+    &CheckedSignature,
+    &[u8; 32],
+    &str,
+    &VerifyPolicy,
+    &dyn EpochWatermarks,
+    u64,
+) -> Result<AuthorizedGrant, GrantVerdict>;
+
 /// Authorizes grants issued by this node's pinned issuers.
 pub struct GrantAuthorizer {
     policy: VerifyPolicy,
@@ -51,13 +62,11 @@ impl GrantAuthorizer {
         command: &str,
         now_ms: u64,
     ) -> Result<AuthorizedGrant, GrantVerdict> {
-        let checked = self.checked_signature(grant_text)?;
-        authorize_checked(
-            &checked,
+        self.run(
+            authorize_checked,
+            grant_text,
             presenting_key,
             command,
-            &self.policy,
-            self.watermarks.as_ref(),
             now_ms,
         )
     }
@@ -90,8 +99,20 @@ impl GrantAuthorizer {
         command: &str,
         now_ms: u64,
     ) -> Result<AuthorizedGrant, GrantVerdict> {
+        self.run(preview_checked, grant_text, presenting_key, command, now_ms)
+    }
+
+    /// The cached signature check, then `pipeline` with this node's policy.
+    fn run(
+        &self,
+        pipeline: Pipeline,
+        grant_text: &str,
+        presenting_key: &[u8; 32],
+        command: &str,
+        now_ms: u64,
+    ) -> Result<AuthorizedGrant, GrantVerdict> {
         let checked = self.checked_signature(grant_text)?;
-        preview_checked(
+        pipeline(
             &checked,
             presenting_key,
             command,
