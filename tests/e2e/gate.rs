@@ -145,8 +145,12 @@ fn kill_9_during_a_stream_of_creates_loses_no_acknowledged_write() {
                         return;
                     }
                     let id = format!("w{w}-{i}");
-                    raw.send(&json!({"jsonrpc": "2.0", "id": i, "method": "data/create",
+                    let sent = raw
+                        .try_send(&json!({"jsonrpc": "2.0", "id": i, "method": "data/create",
                         "params": {"collection": "stream", "id": id, "data": {"i": i}}}));
+                    if sent.is_err() {
+                        return; // the daemon died before the call: not acknowledged
+                    }
                     let mut line = String::new();
                     match raw_line(&mut raw, &mut line) {
                         Some(answer) if answer["result"]["id"] == id.as_str() => {

@@ -229,9 +229,14 @@ impl RawClient {
 
     /// Sends one JSON value as a line.
     pub fn send(&mut self, value: &Value) {
-        let mut bytes = serde_json::to_vec(value).unwrap();
+        self.try_send(value).expect("write");
+    }
+
+    /// Sends one JSON value as a line; an error if the daemon is gone.
+    pub fn try_send(&mut self, value: &Value) -> std::io::Result<()> {
+        let mut bytes = serde_json::to_vec(value)?;
         bytes.push(b'\n');
-        self.send_raw(&bytes);
+        self.writer.write_all(&bytes)
     }
 
     /// Reads one frame as JSON.

@@ -37,6 +37,12 @@ struct Args {
     /// Largest accepted frame in bytes.
     #[arg(long, default_value_t = continuum_wire::DEFAULT_MAX_FRAME_BYTES)]
     max_frame_bytes: usize,
+    /// Threads running the event loop. One is the default: the daemon
+    /// multiplexes I/O and sends blocking work (SQLite, key derivation) to a
+    /// separate pool, and one loop avoids cross-thread wake-ups on every
+    /// request (see docs/PERFORMANCE.md). Raise it if handlers are CPU-bound.
+    #[arg(long, env = "CONTINUUM_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: u16,
 }
 
 /// Parses the command line and runs the daemon with the product catalog plus
@@ -68,6 +74,7 @@ pub fn launch(extra: Vec<Box<dyn Module>>) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(usize::from(args.workers))
         .enable_all()
         .build()
     {

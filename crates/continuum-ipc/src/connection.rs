@@ -8,14 +8,17 @@ use continuum_kernel::command::{CallMeta, StreamSink};
 use continuum_kernel::credential::Credential;
 use continuum_kernel::{Request, Session};
 use continuum_wire::{ErrorCode, Id, RequestMeta, Response, RpcError, JSONRPC_VERSION};
-use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// Per-connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -38,9 +41,35 @@ impl Default for ConnectionLimits {
 /// Most calls of one batch running at once.
 const BATCH_CONCURRENCY: usize = 16;
 
+/// Outgoing bytes buffered before a write reaches the socket.
+const WRITE_BUFFER: usize = 64 * 1024;
+
+/// A request being answered: resolves to the bytes of its answer line, or
+/// nothing for a notification.
+type Answer = Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send>>;
+
+/// What the connection loop does next.
+enum Event {
+    /// A frame from the client (or its end).
+    Read(io::Result<Option<Frame>>),
+    /// A request finished.
+    Answered(Option<Vec<u8>>),
+    /// A handler streamed an event.
+    Streamed(Vec<u8>),
+    /// Shutdown began: stop reading.
+    ShuttingDown,
+}
+
 /// Serves one connection until the client closes it or shutdown begins, then
 /// finishes the requests already read and flushes their answers. Every call
 /// runs as `session`'s caller.
+///
+/// One task does everything: it reads frames, drives the requests in flight
+/// (many at once, answered as they finish), and writes answers and stream
+/// events, flushing once nothing else is ready. No task is spawned per
+/// request and no answer hops to a writer task, so a request costs no
+/// cross-thread wakeups. A client that stops reading its answers fills the
+/// write buffer and the loop stops reading its requests.
 pub async fn serve_connection<R, W>(
     reader: R,
     writer: W,
@@ -51,83 +80,159 @@ pub async fn serve_connection<R, W>(
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (frames, outgoing) = mpsc::channel::<Vec<u8>>(1024);
-    let writer = tokio::spawn(write_frames(writer, outgoing));
     let session = Arc::new(session);
-    let in_flight = Arc::new(Semaphore::new(limits.max_in_flight));
-    let requests = TaskTracker::new();
+    let (stream_tx, mut streamed) = mpsc::channel::<Vec<u8>>(256);
+    let mut out = BufWriter::with_capacity(WRITE_BUFFER, writer);
     let mut reader = FrameReader::new(
         BufReader::with_capacity(64 * 1024, reader),
         limits.max_frame_bytes,
     );
+    let mut in_flight: FuturesUnordered<Answer> = FuturesUnordered::new();
+    let mut reading = true;
     loop {
-        let frame = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break,
-            frame = reader.next() => frame,
-        };
-        let line = match frame {
-            Ok(Some(Frame::Line(line))) => line,
-            Ok(Some(Frame::TooLarge)) => {
-                let error = RpcError::new(
-                    ErrorCode::FrameTooLarge,
-                    format!(
-                        "frame exceeds the {} byte limit and was discarded",
-                        limits.max_frame_bytes
-                    ),
-                );
-                send(&frames, &Response::err(None, error)).await;
-                continue;
-            }
-            Ok(None) => break,
-            Err(err) => {
-                tracing::debug!(error = %err, "connection read failed");
-                break;
-            }
-        };
-        let message = match serde_json::from_slice::<Value>(&line) {
-            Ok(message) => message,
-            Err(err) => {
-                let error = RpcError::new(ErrorCode::ParseError, format!("malformed JSON: {err}"));
-                send(&frames, &Response::err(None, error)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+        if !reading && in_flight.is_empty() {
             break;
-        };
-        let session = Arc::clone(&session);
-        let frames = frames.clone();
-        requests.spawn(async move {
-            match message {
-                Value::Array(batch) => serve_batch(&session, batch, &frames).await,
-                single => {
-                    if let Some(response) = serve_one(&session, single, &frames).await {
-                        send(&frames, &response).await;
-                    }
+        }
+        // (A macro, not a closure: each call borrows the loop's state anew.)
+        macro_rules! next {
+            () => {
+                next_event(
+                    &shutdown,
+                    reading,
+                    &mut streamed,
+                    &mut in_flight,
+                    &mut reader,
+                    limits.max_in_flight,
+                )
+            };
+        }
+        // Take whatever is ready now; flush only before waiting, so answers
+        // that finish together leave in one write.
+        let event = match next!().now_or_never() {
+            Some(event) => event,
+            None => {
+                if !out.buffer().is_empty() && out.flush().await.is_err() {
+                    return;
                 }
+                next!().await
             }
-            drop(permit);
-        });
+        };
+        let bytes = match event {
+            Event::ShuttingDown => {
+                reading = false;
+                continue;
+            }
+            Event::Streamed(bytes) | Event::Answered(Some(bytes)) => bytes,
+            Event::Answered(None) => continue,
+            Event::Read(frame) => match read_frame(frame, &limits) {
+                Read::Message(message) => {
+                    in_flight.push(answer(Arc::clone(&session), message, stream_tx.clone()));
+                    continue;
+                }
+                Read::Refused(response) => line(&response),
+                Read::End => {
+                    reading = false;
+                    continue;
+                }
+            },
+        };
+        if out.write_all(&bytes).await.is_err() {
+            return;
+        }
     }
-    requests.close();
-    requests.wait().await;
-    drop(frames);
-    let _ = writer.await;
+    // Stream events sent just before their request's answer are already
+    // queued: write them too.
+    while let Ok(bytes) = streamed.try_recv() {
+        if out.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+    let _ = out.flush().await;
+    let _ = out.shutdown().await;
+}
+
+/// The next thing to do, in priority order: shutdown, stream events,
+/// finished requests, then a new frame (only below the in-flight limit).
+async fn next_event<R: AsyncRead + Unpin>(
+    shutdown: &CancellationToken,
+    reading: bool,
+    streamed: &mut mpsc::Receiver<Vec<u8>>,
+    in_flight: &mut FuturesUnordered<Answer>,
+    reader: &mut FrameReader<BufReader<R>>,
+    max_in_flight: usize,
+) -> Event {
+    let room = in_flight.len() < max_in_flight;
+    tokio::select! {
+        biased;
+        () = shutdown.cancelled(), if reading => Event::ShuttingDown,
+        Some(bytes) = streamed.recv() => Event::Streamed(bytes),
+        Some(answer) = in_flight.next(), if !in_flight.is_empty() => Event::Answered(answer),
+        frame = reader.next(), if reading && room => Event::Read(frame),
+    }
+}
+
+/// What one read gave.
+enum Read {
+    /// A JSON message to answer.
+    Message(Value),
+    /// A frame answered at once with an error.
+    Refused(Response),
+    /// The client closed, or reading failed.
+    End,
+}
+
+fn read_frame(frame: io::Result<Option<Frame>>, limits: &ConnectionLimits) -> Read {
+    let line = match frame {
+        Ok(Some(Frame::Line(line))) => line,
+        Ok(Some(Frame::TooLarge)) => {
+            let error = RpcError::new(
+                ErrorCode::FrameTooLarge,
+                format!(
+                    "frame exceeds the {} byte limit and was discarded",
+                    limits.max_frame_bytes
+                ),
+            );
+            return Read::Refused(Response::err(None, error));
+        }
+        Ok(None) => return Read::End,
+        Err(err) => {
+            tracing::debug!(error = %err, "connection read failed");
+            return Read::End;
+        }
+    };
+    match serde_json::from_slice::<Value>(&line) {
+        Ok(message) => Read::Message(message),
+        Err(err) => {
+            let error = RpcError::new(ErrorCode::ParseError, format!("malformed JSON: {err}"));
+            Read::Refused(Response::err(None, error))
+        }
+    }
+}
+
+/// The answer to one message: a single request or a batch.
+fn answer(session: Arc<Session>, message: Value, stream: mpsc::Sender<Vec<u8>>) -> Answer {
+    Box::pin(async move {
+        match message {
+            Value::Array(batch) => serve_batch(&session, batch, &stream).await,
+            single => serve_one(&session, single, &stream)
+                .await
+                .map(|response| line(&response)),
+        }
+    })
 }
 
 /// Answers one request, or `None` for a notification.
 async fn serve_one(
     session: &Session,
     message: Value,
-    frames: &mpsc::Sender<Vec<u8>>,
+    stream: &mpsc::Sender<Vec<u8>>,
 ) -> Option<Response> {
     let request = match parse_request(message) {
         Ok(request) => request,
         Err(response) => return Some(response),
     };
     let id = request.id.clone();
-    let result = session.call(request.into_call(frames)).await;
+    let result = session.call(request.into_call(stream)).await;
     let id = id?;
     Some(match result {
         Ok(value) => Response::ok(Some(id), value),
@@ -138,52 +243,33 @@ async fn serve_one(
 /// Answers a batch per JSON-RPC 2.0: an empty batch is one invalid-request
 /// error; otherwise one array with a response per call (notifications get
 /// none), or nothing when every member was a notification.
-async fn serve_batch(session: &Session, batch: Vec<Value>, frames: &mpsc::Sender<Vec<u8>>) {
+async fn serve_batch(
+    session: &Session,
+    batch: Vec<Value>,
+    stream: &mpsc::Sender<Vec<u8>>,
+) -> Option<Vec<u8>> {
     if batch.is_empty() {
         let error = RpcError::new(ErrorCode::InvalidRequest, "an empty batch is not a request");
-        send(frames, &Response::err(None, error)).await;
-        return;
+        return Some(line(&Response::err(None, error)));
     }
     let responses: Vec<Response> = futures_util::stream::iter(batch)
-        .map(|message| serve_one(session, message, frames))
+        .map(|message| serve_one(session, message, stream))
         .buffered(BATCH_CONCURRENCY)
         .filter_map(std::future::ready)
         .collect()
         .await;
-    if !responses.is_empty() {
-        send(frames, &responses).await;
-    }
+    (!responses.is_empty()).then(|| line(&responses))
 }
 
-async fn send(frames: &mpsc::Sender<Vec<u8>>, response: &impl Serialize) {
-    let mut bytes = match serde_json::to_vec(response) {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            tracing::error!(error = %err, "response did not serialize");
-            return;
-        }
-    };
+/// One JSON line.
+fn line(message: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(message).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "an answer did not serialize");
+        let error = RpcError::new(ErrorCode::Internal, "the answer did not serialize");
+        serde_json::to_vec(&Response::err(None, error)).unwrap_or_default()
+    });
     bytes.push(b'\n');
-    let _ = frames.send(bytes).await;
-}
-
-async fn write_frames<W: AsyncWrite + Unpin>(writer: W, mut outgoing: mpsc::Receiver<Vec<u8>>) {
-    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
-    while let Some(frame) = outgoing.recv().await {
-        if writer.write_all(&frame).await.is_err() {
-            return;
-        }
-        // Coalesce whatever else is ready into the same flush.
-        while let Ok(frame) = outgoing.try_recv() {
-            if writer.write_all(&frame).await.is_err() {
-                return;
-            }
-        }
-        if writer.flush().await.is_err() {
-            return;
-        }
-    }
-    let _ = writer.shutdown().await;
+    bytes
 }
 
 /// A request that passed shape checks.

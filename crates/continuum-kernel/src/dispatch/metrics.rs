@@ -3,15 +3,29 @@
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+
+/// Latency histograms per command, one per stripe: threads record into
+/// different stripes so concurrent calls of one command do not queue on one
+/// lock; a reader merges them.
+const STRIPES: usize = 4;
 
 /// Calls, errors and latency of one command.
 pub struct CommandStats {
     calls: AtomicU64,
     errors: AtomicU64,
-    latency_us: Mutex<Histogram<u64>>,
+    latency_us: [Mutex<Histogram<u64>>; STRIPES],
+}
+
+/// This thread's stripe, assigned round-robin on first use.
+fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+    }
+    STRIPE.with(|stripe| *stripe)
 }
 
 /// Latency percentiles in microseconds.
@@ -33,10 +47,13 @@ impl CommandStats {
         CommandStats {
             calls: AtomicU64::new(0),
             errors: AtomicU64::new(0),
-            // 1 us .. 1 h at 2 significant figures: a few KiB per command.
-            latency_us: Mutex::new(
-                Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds"),
-            ),
+            // 1 us .. 1 h at 2 significant figures: a few KiB per stripe.
+            latency_us: std::array::from_fn(|_| {
+                Mutex::new(
+                    Histogram::new_with_bounds(1, 3_600_000_000, 2)
+                        .expect("valid histogram bounds"),
+                )
+            }),
         }
     }
 
@@ -46,7 +63,7 @@ impl CommandStats {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
         let micros = (elapsed.as_micros() as u64).max(1);
-        if let Ok(mut histogram) = self.latency_us.lock() {
+        if let Ok(mut histogram) = self.latency_us[stripe()].lock() {
             histogram.saturating_record(micros);
         }
     }
@@ -63,7 +80,10 @@ impl CommandStats {
 
     /// Latency percentiles, or `None` before the first call.
     pub fn latency(&self) -> Option<LatencySummary> {
-        let histogram = self.latency_us.lock().ok()?;
+        let mut histogram = self.latency_us[0].lock().ok()?.clone();
+        for stripe in &self.latency_us[1..] {
+            histogram.add(&*stripe.lock().ok()?).ok()?;
+        }
         if histogram.is_empty() {
             return None;
         }

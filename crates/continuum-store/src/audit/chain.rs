@@ -35,6 +35,14 @@ pub struct AuditRecord {
     /// Epoch of the grant that admitted the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_epoch: Option<u64>,
+    /// How many identical decisions this record stands for (allowed calls
+    /// queued in one group-commit window are rolled up); 1 when absent.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+    /// Time of the last decision rolled into this record (`timeMs` is the
+    /// first); present only when `count` is above 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_time_ms: Option<u64>,
     /// Hash of the previous record (hex).
     pub prev_hash: String,
     /// Hash of this record (hex).
@@ -57,9 +65,30 @@ pub struct VerifyReport {
     pub problem: Option<String>,
 }
 
+fn one() -> u64 {
+    1
+}
+
+fn is_one(count: &u64) -> bool {
+    *count == 1
+}
+
 impl AuditRecord {
     /// Seals `event` as record `seq` after `prev_hash`.
     pub fn seal(seq: u64, event: AuditEvent, prev_hash: &str) -> AuditRecord {
+        let time_ms = event.time_ms;
+        AuditRecord::seal_rollup(seq, event, 1, time_ms, prev_hash)
+    }
+
+    /// Seals `count` identical decisions, the first at `event.time_ms` and
+    /// the last at `last_time_ms`, as record `seq` after `prev_hash`.
+    pub fn seal_rollup(
+        seq: u64,
+        event: AuditEvent,
+        count: u64,
+        last_time_ms: u64,
+        prev_hash: &str,
+    ) -> AuditRecord {
         let mut record = AuditRecord {
             seq,
             time_ms: event.time_ms,
@@ -71,6 +100,8 @@ impl AuditRecord {
             caller_key: event.caller_key,
             grant_issuer: event.grant_issuer,
             grant_epoch: event.grant_epoch,
+            count,
+            last_time_ms: (count != 1).then_some(last_time_ms),
             prev_hash: prev_hash.to_owned(),
             hash: String::new(),
         };
@@ -80,8 +111,9 @@ impl AuditRecord {
 
     /// The hash this record should carry: SHA-256 over every field but
     /// `hash`, each length-prefixed so no two records encode alike. The
-    /// fields added later (proven key, grant issuer and epoch) are appended
-    /// only when one is present, so records written before them still verify.
+    /// fields added later (proven key, grant issuer and epoch; rollup count
+    /// and last time) are appended only when present, so records written
+    /// before them still verify.
     pub fn compute_hash(&self) -> String {
         let mut hasher = Sha256::new();
         hasher.update(b"continuum-audit-v1");
@@ -112,6 +144,11 @@ impl AuditRecord {
                 u8::from(self.grant_epoch.is_some()),
             ]);
             hasher.update(self.grant_epoch.unwrap_or(0).to_be_bytes());
+        }
+        if self.count != 1 || self.last_time_ms.is_some() {
+            hasher.update(b"continuum-audit-rollup");
+            hasher.update(self.count.to_be_bytes());
+            hasher.update(self.last_time_ms.unwrap_or(0).to_be_bytes());
         }
         hex::encode(hasher.finalize())
     }

@@ -1,5 +1,7 @@
 //! The durable audit log: SQLite (WAL) under the home, written by one thread
 //! that group-commits whatever is queued and seals the hash chain in order.
+//! Within one commit, the rolled-up queued decisions come first, then the
+//! awaited ones in arrival order; every record carries its own time.
 
 use super::chain::verify_chain;
 use super::{
@@ -7,24 +9,87 @@ use super::{
 };
 use crate::{BoxFuture, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 type Ack = oneshot::Sender<Result<(), StoreError>>;
 
-enum Message {
-    Append(AuditEvent, Option<Ack>),
+/// What the writer is told, besides the queued appends it collects itself.
+enum Control {
+    /// Appends were queued into an empty queue: commit within the window.
+    Queued,
+    /// Append this now and say when it is durable.
+    Durable(AuditEvent, Ack),
+    /// Commit everything queued and say when it is durable.
     Flush(Ack),
 }
 
-/// Most records sealed in one transaction.
-const MAX_BATCH: usize = 4096;
+/// How long queued appends (allowed calls of commands that are not
+/// owner-only) wait before their group commit. Identical decisions queued in
+/// one window are sealed as one record with a `count`, so a busy caller
+/// costs a record per window, not one per call. A durable append or a flush
+/// commits at once, with whatever is queued.
+const ROLLUP_WINDOW: Duration = Duration::from_millis(50);
 
 /// SQLite-backed [`AuditStore`].
 pub struct SqliteAuditLog {
-    queue: mpsc::Sender<Message>,
+    control: mpsc::Sender<Control>,
+    queued: Arc<Mutex<Rollups>>,
     path: PathBuf,
+}
+
+/// Queued decisions, already rolled up: identical decisions (every field but
+/// the time) share one entry, kept in order of first appearance.
+#[derive(Default)]
+struct Rollups {
+    entries: HashMap<AuditEvent, Rollup>,
+}
+
+/// How many times one decision was queued, and when.
+struct Rollup {
+    order: usize,
+    count: u64,
+    first_time_ms: u64,
+    last_time_ms: u64,
+}
+
+impl Rollups {
+    /// Adds one decision; returns whether the queue was empty before.
+    fn add(&mut self, mut event: AuditEvent) -> bool {
+        let was_empty = self.entries.is_empty();
+        let time_ms = std::mem::take(&mut event.time_ms);
+        let order = self.entries.len();
+        let rollup = self.entries.entry(event).or_insert(Rollup {
+            order,
+            count: 0,
+            first_time_ms: time_ms,
+            last_time_ms: time_ms,
+        });
+        rollup.count += 1;
+        rollup.first_time_ms = rollup.first_time_ms.min(time_ms);
+        rollup.last_time_ms = rollup.last_time_ms.max(time_ms);
+        was_empty
+    }
+
+    /// The rolled-up records to seal, in order of first appearance.
+    fn drain(&mut self) -> Vec<Sealable> {
+        let mut entries: Vec<_> = self.entries.drain().collect();
+        entries.sort_unstable_by_key(|(_, rollup)| rollup.order);
+        entries
+            .into_iter()
+            .map(|(mut event, rollup)| {
+                event.time_ms = rollup.first_time_ms;
+                Sealable {
+                    event,
+                    count: rollup.count,
+                    last_time_ms: rollup.last_time_ms,
+                }
+            })
+            .collect()
+    }
 }
 
 const SCHEMA: &str = "
@@ -47,13 +112,15 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
 /// Columns added after the first release, each `(name, type)`; added in
 /// place to older logs, whose records keep verifying (absent = NULL).
-const ADDED_COLUMNS: [(&str, &str); 3] = [
+const ADDED_COLUMNS: [(&str, &str); 5] = [
     ("caller_key", "TEXT"),
     ("grant_issuer", "TEXT"),
     ("grant_epoch", "TEXT"),
+    ("count", "INTEGER"),
+    ("last_time_ms", "INTEGER"),
 ];
 
-const COLUMNS: &str = "seq, time_ms, caller, command, outcome, reason, forwarded_for, prev_hash, hash, caller_key, grant_issuer, grant_epoch";
+const COLUMNS: &str = "seq, time_ms, caller, command, outcome, reason, forwarded_for, prev_hash, hash, caller_key, grant_issuer, grant_epoch, count, last_time_ms";
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('audit')")?;
@@ -74,13 +141,16 @@ impl SqliteAuditLog {
         let conn = crate::sqlite::open(path).map_err(|err| StoreError::Backend(err.to_string()))?;
         conn.execute_batch(SCHEMA).map_err(store_err)?;
         add_missing_columns(&conn).map_err(store_err)?;
-        let (queue, receiver) = mpsc::channel();
+        let (control, receiver) = mpsc::channel();
+        let queued = Arc::new(Mutex::new(Rollups::default()));
+        let writer_queue = Arc::clone(&queued);
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer(conn, receiver))
+            .spawn(move || writer(conn, receiver, writer_queue))
             .map_err(|err| StoreError::Backend(format!("cannot start audit writer: {err}")))?;
         Ok(SqliteAuditLog {
-            queue,
+            control,
+            queued,
             path: path.to_owned(),
         })
     }
@@ -104,14 +174,23 @@ impl SqliteAuditLog {
 
 impl AuditStore for SqliteAuditLog {
     fn append(&self, event: AuditEvent) {
-        if self.queue.send(Message::Append(event, None)).is_err() {
+        // Only the append that finds the queue empty wakes the writer: the
+        // others cost a short lock, no system call.
+        let was_empty = match self.queued.lock() {
+            Ok(mut queued) => queued.add(event),
+            Err(_) => {
+                tracing::error!("audit queue poisoned; a decision was not recorded");
+                return;
+            }
+        };
+        if was_empty && self.control.send(Control::Queued).is_err() {
             tracing::error!("audit writer is gone; a decision was not recorded");
         }
     }
 
     fn append_durable(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), StoreError>> {
         let (ack, done) = oneshot::channel();
-        let sent = self.queue.send(Message::Append(event, Some(ack))).is_ok();
+        let sent = self.control.send(Control::Durable(event, ack)).is_ok();
         Box::pin(async move {
             if !sent {
                 return Err(writer_stopped());
@@ -143,7 +222,7 @@ impl AuditStore for SqliteAuditLog {
 
     fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         let (ack, done) = oneshot::channel();
-        let sent = self.queue.send(Message::Flush(ack)).is_ok();
+        let sent = self.control.send(Control::Flush(ack)).is_ok();
         Box::pin(async move {
             if !sent {
                 return Err(writer_stopped());
@@ -175,6 +254,10 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
         grant_epoch: row
             .get::<_, Option<String>>(11)?
             .and_then(|epoch| epoch.parse().ok()),
+        count: row
+            .get::<_, Option<i64>>(12)?
+            .map_or(1, |count| count as u64),
+        last_time_ms: row.get::<_, Option<i64>>(13)?.map(|ms| ms as u64),
     })
 }
 
@@ -196,7 +279,7 @@ fn chain_head(conn: &Connection) -> Result<(u64, String), StoreError> {
     }))
 }
 
-fn writer(mut conn: Connection, queue: mpsc::Receiver<Message>) {
+fn writer(mut conn: Connection, control: mpsc::Receiver<Control>, queued: Arc<Mutex<Rollups>>) {
     let mut head = match chain_head(&conn) {
         Ok(head) => head,
         Err(err) => {
@@ -204,15 +287,42 @@ fn writer(mut conn: Connection, queue: mpsc::Receiver<Message>) {
             return;
         }
     };
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(message) => batch.push(message),
-                Err(_) => break,
+    loop {
+        let mut awaited = Vec::new();
+        let open = match control.recv() {
+            Ok(Control::Queued) => match control.recv_timeout(ROLLUP_WINDOW) {
+                Ok(message) => {
+                    awaited.push(message);
+                    true
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => true,
+                Err(mpsc::RecvTimeoutError::Disconnected) => false,
+            },
+            Ok(message) => {
+                awaited.push(message);
+                true
+            }
+            Err(_) => false,
+        };
+        while let Ok(message) = control.try_recv() {
+            awaited.push(message);
+        }
+        let mut records = queued
+            .lock()
+            .map(|mut queued| queued.drain())
+            .unwrap_or_default();
+        let mut acks = Vec::new();
+        for message in awaited {
+            match message {
+                Control::Queued => {}
+                Control::Durable(event, ack) => {
+                    records.push(Sealable::one(event));
+                    acks.push(ack);
+                }
+                Control::Flush(ack) => acks.push(ack),
             }
         }
-        let result = commit_batch(&mut conn, &mut head, &mut batch);
+        let result = commit(&mut conn, &mut head, records);
         if let Err(err) = &result {
             tracing::error!(error = %err, "audit commit failed");
             // Re-read the head: the failed transaction sealed nothing.
@@ -220,35 +330,55 @@ fn writer(mut conn: Connection, queue: mpsc::Receiver<Message>) {
                 head = fresh;
             }
         }
-        for message in batch {
-            let ack = match message {
-                Message::Append(_, ack) => ack,
-                Message::Flush(ack) => Some(ack),
-            };
-            if let Some(ack) = ack {
-                let _ = ack.send(result.clone());
-            }
+        for ack in acks {
+            let _ = ack.send(result.clone());
+        }
+        if !open {
+            return;
         }
     }
 }
 
-fn commit_batch(
+/// One record to seal: a decision and how many times it was made.
+struct Sealable {
+    event: AuditEvent,
+    count: u64,
+    last_time_ms: u64,
+}
+
+impl Sealable {
+    fn one(event: AuditEvent) -> Sealable {
+        Sealable {
+            last_time_ms: event.time_ms,
+            event,
+            count: 1,
+        }
+    }
+}
+
+fn commit(
     conn: &mut Connection,
     head: &mut (u64, String),
-    batch: &mut [Message],
+    records: Vec<Sealable>,
 ) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
     let tx = conn.transaction().map_err(store_err)?;
     let (mut seq, mut prev) = head.clone();
     {
         let mut insert = tx
-            .prepare_cached(&format!("INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"))
+            .prepare_cached(&format!("INSERT INTO audit ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"))
             .map_err(store_err)?;
-        for message in batch.iter_mut() {
-            let Message::Append(event, _) = message else {
-                continue;
-            };
+        for sealable in records {
             seq += 1;
-            let record = AuditRecord::seal(seq, std::mem::replace(event, placeholder()), &prev);
+            let record = AuditRecord::seal_rollup(
+                seq,
+                sealable.event,
+                sealable.count,
+                sealable.last_time_ms,
+                &prev,
+            );
             insert
                 .execute(params![
                     record.seq as i64,
@@ -263,6 +393,8 @@ fn commit_batch(
                     record.caller_key,
                     record.grant_issuer,
                     record.grant_epoch.map(|epoch| epoch.to_string()),
+                    (record.count != 1).then_some(record.count as i64),
+                    record.last_time_ms.map(|ms| ms as i64),
                 ])
                 .map_err(store_err)?;
             prev = record.hash;
@@ -271,20 +403,6 @@ fn commit_batch(
     tx.commit().map_err(store_err)?;
     *head = (seq, prev);
     Ok(())
-}
-
-fn placeholder() -> AuditEvent {
-    AuditEvent {
-        time_ms: 0,
-        caller: String::new(),
-        command: String::new(),
-        outcome: Outcome::Denied,
-        reason: String::new(),
-        forwarded_for: None,
-        caller_key: None,
-        grant_issuer: None,
-        grant_epoch: None,
-    }
 }
 
 #[cfg(test)]
@@ -320,6 +438,40 @@ mod tests {
         assert_eq!(records.len(), 3);
         assert_eq!(records[1].forwarded_for.as_deref(), Some("alice"));
         assert!(log.verify().await.unwrap().ok);
+    }
+
+    #[tokio::test]
+    async fn identical_queued_decisions_roll_up_into_one_counted_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        let log = SqliteAuditLog::open(&path).unwrap();
+        for n in 0..100 {
+            let mut ping = event("ping");
+            ping.time_ms = 1_000 + n;
+            log.append(ping);
+        }
+        log.append(event("data/list"));
+        // A durable append commits at once, after what was queued.
+        log.append_durable(event("data/delete")).await.unwrap();
+        let records = log.tail(10).await.unwrap();
+        let summary: Vec<_> = records
+            .iter()
+            .map(|r| (r.command.as_str(), r.count, r.time_ms, r.last_time_ms))
+            .collect();
+        assert_eq!(summary[0], ("ping", 100, 1_000, Some(1_099)), "{summary:?}");
+        assert_eq!((summary[1].0, summary[1].1), ("data/list", 1));
+        assert_eq!(
+            (summary[2].0, summary[2].1, summary[2].3),
+            ("data/delete", 1, None)
+        );
+        assert!(log.verify().await.unwrap().ok);
+        // The count is under the hash.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER audit_no_update; UPDATE audit SET count = 3 WHERE seq = 1;",
+        )
+        .unwrap();
+        assert_eq!(log.verify().await.unwrap().first_bad_seq, Some(1));
     }
 
     #[tokio::test]

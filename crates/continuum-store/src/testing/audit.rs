@@ -62,4 +62,16 @@ pub async fn contract(name: &str, store: &dyn AuditStore) {
     let report = store.verify().await.unwrap();
     assert!(report.ok, "{name}: {report:?}");
     assert_eq!(report.records, 6, "{name}");
+
+    // Identical queued decisions may be rolled up, never dropped or invented:
+    // the counts of the new records add up to what was appended.
+    for _ in 0..25 {
+        store.append(event(1));
+    }
+    store.flush().await.unwrap();
+    let rolled = store.tail(100).await.unwrap();
+    let counted: u64 = rolled[6..].iter().map(|record| record.count).sum();
+    assert_eq!(counted, 25, "{name}: every queued decision is counted");
+    assert!(rolled[6..].iter().all(|r| r.caller == "peer:p1"), "{name}");
+    assert!(store.verify().await.unwrap().ok, "{name}");
 }
