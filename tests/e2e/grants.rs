@@ -359,3 +359,88 @@ fn the_grantee_keeps_the_latest_grant_per_target() {
         "{out:?}"
     );
 }
+
+/// Every epoch the format allows is stored and compared exactly, through the
+/// real daemon and a restart: a grant at 2^63-2, 2^63-1, 2^63 or 2^64-2 is
+/// honoured, revoked, and stays revoked after a restart; 2^64-1 is refused at
+/// issue (no higher epoch could revoke it), with a clear error.
+#[test]
+fn grants_at_the_largest_epochs_are_revoked_exactly_and_stay_revoked() {
+    let t = TestHome::new();
+    let addr = start_with_peers(&t);
+    let epochs: [u64; 4] = [(1 << 63) - 2, (1 << 63) - 1, 1 << 63, u64::MAX - 1];
+    let mut grants = Vec::new();
+    for (n, epoch) in epochs.into_iter().enumerate() {
+        let peer_id = format!("peer-e{n}");
+        let key = SigningKey::from_bytes(&[0x40 + n as u8; 32]);
+        let out = t.cu(&[
+            "grid/grant/issue",
+            "--grantee",
+            &peer_id,
+            "--grantee-key",
+            &hex::encode(key.verifying_key().to_bytes()),
+            "--capabilities",
+            "system/info",
+            "--ttl",
+            "1h",
+            "--epoch",
+            &epoch.to_string(),
+        ]);
+        assert_eq!(out.code(), 0, "epoch {epoch}: {out:?}");
+        assert_eq!(out.json()["epoch"].as_u64(), Some(epoch), "{out:?}");
+        let grant = out.json()["grant"].as_str().unwrap().to_owned();
+        let mut peer = Peer::handshake(&addr, &key, &peer_id);
+        assert_eq!(
+            verdict(&peer.call("system/info", Some(&grant))),
+            "ok",
+            "epoch {epoch}"
+        );
+        let revoked = t.cu(&["grid/grant/revoke", "--grantee", &peer_id]);
+        assert_eq!(revoked.code(), 0, "{revoked:?}");
+        assert_eq!(
+            revoked.json()["epoch"].as_u64(),
+            Some(epoch + 1),
+            "{revoked:?}"
+        );
+        assert_eq!(
+            verdict(&peer.call("system/info", Some(&grant))),
+            "superseded",
+            "epoch {epoch} still works after revoke"
+        );
+        grants.push((peer_id, key, grant));
+    }
+
+    let top = t.cu(&[
+        "grid/grant/issue",
+        "--grantee",
+        "peer-top",
+        "--grantee-key",
+        &hex::encode(
+            SigningKey::from_bytes(&[0x50; 32])
+                .verifying_key()
+                .to_bytes(),
+        ),
+        "--capabilities",
+        "system/info",
+        "--ttl",
+        "1h",
+        "--epoch",
+        &u64::MAX.to_string(),
+    ]);
+    assert_eq!(top.code(), 2, "{top:?}");
+    assert!(
+        top.stderr().contains("/epoch") && top.stderr().contains("no higher epoch"),
+        "{top:?}"
+    );
+
+    assert_eq!(t.cu(&["stop"]).code(), 0);
+    let addr = start_with_peers(&t);
+    for (peer_id, key, grant) in &grants {
+        let mut peer = Peer::handshake(&addr, key, peer_id);
+        assert_eq!(
+            verdict(&peer.call("system/info", Some(grant))),
+            "superseded",
+            "{peer_id} came back after a restart"
+        );
+    }
+}

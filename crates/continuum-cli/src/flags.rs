@@ -320,11 +320,15 @@ fn bad(flag: &str, expected: &'static str, given: &str) -> FlagError {
 pub fn coerce(flag: &str, kind: Kind, raw: &str) -> Result<Value, FlagError> {
     match kind {
         Kind::String => Ok(Value::String(raw.to_owned())),
-        Kind::Integer => raw
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| bad(flag, "an integer", raw)),
+        // Any 64-bit integer, signed or not (epochs go up to 2^64-1).
+        Kind::Integer => {
+            let raw_trimmed = raw.trim();
+            raw_trimmed
+                .parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| raw_trimmed.parse::<u64>().map(Value::from))
+                .map_err(|_| bad(flag, "an integer", raw))
+        }
         Kind::Number => raw
             .trim()
             .parse::<f64>()
@@ -443,6 +447,16 @@ mod tests {
             json!({"verbose": false})
         );
         assert_eq!(parse(&["--verbose"]).unwrap(), json!({"verbose": true}));
+    }
+
+    #[test]
+    fn integers_cover_the_whole_signed_and_unsigned_64_bit_range() {
+        for text in ["-9223372036854775808", "0", "18446744073709551615"] {
+            let value = coerce("n", Kind::Integer, text).unwrap();
+            assert_eq!(value.to_string(), text, "no float rounding");
+        }
+        assert!(coerce("n", Kind::Integer, "18446744073709551616").is_err());
+        assert!(coerce("n", Kind::Integer, "1.5").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `continuum-grid`: this node as the grid sees it. Its ed25519 identity
-//! (`identity/node.key`, 0600) and [`GrantAuthorizer`], the production grant
-//! check the kernel's gate consults for peers. The grid transport, the peer
+//! (`identity/node.key`, 0600), [`GrantIssuer`] (signing and recording this
+//! node's grants) and [`GrantAuthorizer`], the production grant check the
+//! kernel's gate consults for peers. The grid transport, the peer
 //! registry and pairing join here.
 //!
 //! Invariants: the secret key is never logged or returned (`Debug` prints
@@ -9,6 +10,8 @@
 
 mod authorizer;
 mod identity;
+mod issuer;
 
 pub use authorizer::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
 pub use identity::{IdentityError, NodeIdentity};
+pub use issuer::{GrantIssuer, IssueRequest, MAX_ISSUABLE_EPOCH};

@@ -6,13 +6,14 @@
 //! consulted by the gate: what the gate trusts is the signature and the epoch
 //! watermark (`watermarks`).
 
-use crate::sqlite::SharedConnection;
+use crate::sqlite::{from_ordered, ordered_u64, SharedConnection};
 use crate::{BoxFuture, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE issued_grants (
         grantee_peer_id TEXT NOT NULL,
         epoch INTEGER NOT NULL,
@@ -32,7 +33,16 @@ const MIGRATIONS: &[&str] = &["
         received_at_ms INTEGER NOT NULL,
         grant_text TEXT NOT NULL
     ) WITHOUT ROWID;
-"];
+",
+    // 2: epochs move to the order-preserving u64 encoding (`ordered_u64`);
+    // before, epochs at or above 2^63 were stored wrapped negative.
+    "UPDATE issued_grants SET epoch = CASE WHEN epoch >= 0
+         THEN epoch + (-9223372036854775807 - 1)
+         ELSE epoch + 9223372036854775807 + 1 END;
+     UPDATE held_grants SET epoch = CASE WHEN epoch >= 0
+         THEN epoch + (-9223372036854775807 - 1)
+         ELSE epoch + 9223372036854775807 + 1 END;",
+];
 
 /// A grant this node issued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -169,7 +179,7 @@ fn latest_for(conn: &Connection, grantee: &str) -> Result<Option<u64>, StoreErro
             "SELECT MAX(epoch) FROM issued_grants
              WHERE grantee_peer_id = ?1 HAVING COUNT(*) > 0",
             [grantee],
-            |row| Ok(row.get::<_, i64>(0)? as u64),
+            |row| Ok(from_ordered(row.get(0)?)),
         )
         .optional()?)
 }
@@ -182,7 +192,7 @@ fn record_issued(conn: &Connection, grant: &IssuedGrant) -> Result<(), StoreErro
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
         params![
             grant.grantee_peer_id,
-            grant.epoch as i64,
+            ordered_u64(grant.epoch),
             encode_caps(&grant.capabilities),
             grant.issued_at_ms as i64,
             grant.expires_at_ms as i64,
@@ -209,7 +219,7 @@ fn list_issued(conn: &Connection, grantee: Option<&str>) -> Result<Vec<IssuedGra
     let rows = stmt.query_map([grantee], |row| {
         Ok(IssuedGrant {
             grantee_peer_id: row.get(0)?,
-            epoch: row.get::<_, i64>(1)? as u64,
+            epoch: from_ordered(row.get(1)?),
             capabilities: decode_caps(&row.get::<_, String>(2)?),
             issued_at_ms: row.get::<_, i64>(3)? as u64,
             expires_at_ms: row.get::<_, i64>(4)? as u64,
@@ -231,7 +241,7 @@ fn hold(conn: &mut Connection, grant: &HeldGrant) -> Result<HoldOutcome, StoreEr
             |row| row.get(0),
         )
         .optional()?;
-    if let Some(held_epoch) = held.map(|e| e as u64) {
+    if let Some(held_epoch) = held.map(from_ordered) {
         if held_epoch > grant.epoch {
             return Ok(HoldOutcome::KeptNewer { held_epoch });
         }
@@ -243,7 +253,7 @@ fn hold(conn: &mut Connection, grant: &HeldGrant) -> Result<HoldOutcome, StoreEr
         params![
             grant.target_peer_id,
             grant.issuer_key,
-            grant.epoch as i64,
+            ordered_u64(grant.epoch),
             encode_caps(&grant.capabilities),
             grant.expires_at_ms as i64,
             grant.received_at_ms as i64,
@@ -264,7 +274,7 @@ fn list_held(conn: &Connection) -> Result<Vec<HeldGrant>, StoreError> {
         Ok(HeldGrant {
             target_peer_id: row.get(0)?,
             issuer_key: row.get(1)?,
-            epoch: row.get::<_, i64>(2)? as u64,
+            epoch: from_ordered(row.get(2)?),
             capabilities: decode_caps(&row.get::<_, String>(3)?),
             expires_at_ms: row.get::<_, i64>(4)? as u64,
             received_at_ms: row.get::<_, i64>(5)? as u64,
@@ -364,5 +374,62 @@ mod tests {
         assert!(matches!(refused, StoreError::Invalid { .. }), "{refused}");
         assert_eq!(ledger.list_issued(Some("b".into())).await.unwrap().len(), 2);
         assert_eq!(ledger.list_issued(None).await.unwrap().len(), 3);
+
+        // Epochs past 2^63 are kept exactly and order above smaller ones.
+        for epoch in [(1 << 63) - 1, 1 << 63, u64::MAX - 1] {
+            let expected_latest = ledger
+                .list_issued(Some("big".into()))
+                .await
+                .unwrap()
+                .iter()
+                .map(|g| g.epoch)
+                .max();
+            assert_eq!(
+                issue("big", Some(epoch), expected_latest)
+                    .await
+                    .unwrap()
+                    .epoch,
+                epoch
+            );
+        }
+        let epochs: Vec<u64> = ledger
+            .list_issued(Some("big".into()))
+            .await
+            .unwrap()
+            .iter()
+            .map(|g| g.epoch)
+            .collect();
+        assert!(
+            epochs.contains(&(u64::MAX - 1)) && epochs.contains(&(1 << 63)),
+            "{epochs:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_older_ledger_with_wrapped_epochs_is_migrated_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grid.sqlite");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            crate::sqlite::migrate(&mut conn, &MIGRATIONS[..1]).unwrap();
+            // Written by the old code: `epoch as i64`, so 2^63 wrapped negative.
+            conn.execute_batch(
+                "INSERT INTO issued_grants VALUES ('b', 3, '[]', 1, 2, 0, 'g3');
+                 INSERT INTO issued_grants VALUES ('b', -9223372036854775808, '[]', 1, 2, 0, 'gbig');
+                 INSERT INTO held_grants VALUES ('t', 'ab', 5, '[]', 2, 1, 'h5');",
+            )
+            .unwrap();
+        }
+        let ledger = SqliteGrantLedger::open(&path).unwrap();
+        let mut epochs: Vec<u64> = ledger
+            .list_issued(None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|g| g.epoch)
+            .collect();
+        epochs.sort_unstable();
+        assert_eq!(epochs, [3, 1 << 63]);
+        assert_eq!(ledger.list_held().await.unwrap()[0].epoch, 5);
     }
 }

@@ -25,6 +25,19 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// A `u64` as SQLite's signed 64-bit INTEGER, exactly and in order: the sign
+/// bit is flipped, so every value the grant format allows (0 to 2^64-1) is
+/// stored without loss and SQL's `<`, `max()` and `MAX()` agree with `u64`
+/// order. Columns holding epochs use this encoding.
+pub fn ordered_u64(value: u64) -> i64 {
+    (value ^ (1 << 63)) as i64
+}
+
+/// The `u64` an [`ordered_u64`] column holds.
+pub fn from_ordered(stored: i64) -> u64 {
+    (stored as u64) ^ (1 << 63)
+}
+
 /// Applies `migrations[user_version..]` in one transaction each, recording
 /// progress in `PRAGMA user_version`.
 pub fn migrate(conn: &mut Connection, migrations: &[&str]) -> rusqlite::Result<()> {
@@ -68,5 +81,29 @@ impl SharedConnection {
         self.0
             .lock()
             .map_err(|_| StoreError::Backend("store connection lock poisoned".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_epoch_encoding_is_exact_and_keeps_u64_order() {
+        let values = [
+            0,
+            1,
+            (1 << 63) - 2,
+            (1 << 63) - 1,
+            1 << 63,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for pair in values.windows(2) {
+            assert!(ordered_u64(pair[0]) < ordered_u64(pair[1]), "{pair:?}");
+        }
+        for value in values {
+            assert_eq!(from_ordered(ordered_u64(value)), value);
+        }
     }
 }

@@ -8,21 +8,26 @@
 //! check-and-advance atomic for the one process that owns the home (the
 //! instance lock guarantees there is only one).
 
-use super::sqlite::SharedConnection;
+use super::sqlite::{from_ordered, ordered_u64, SharedConnection};
 use super::StoreError;
 use continuum_grant::{EpochDecision, EpochWatermarks, WatermarkError, DEFAULT_RETENTION_MS};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::MutexGuard;
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE watermarks (
         grantee_peer_id TEXT PRIMARY KEY,
         epoch INTEGER NOT NULL,
         latest_expiry_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX watermarks_by_expiry ON watermarks (latest_expiry_ms);
-"];
+",
+    // 2: epochs move to the order-preserving u64 encoding (`ordered_u64`).
+    // Stores written before held epochs clamped at 2^63-1.
+    "UPDATE watermarks SET epoch = epoch + (-9223372036854775807 - 1);",
+];
 
 /// Per-grantee epoch watermarks in SQLite.
 pub struct SqliteWatermarks {
@@ -54,7 +59,7 @@ impl SqliteWatermarks {
                 stmt.query_row([grantee_peer_id], |row| row.get::<_, i64>(0))
                     .optional()
             })
-            .map(|epoch| epoch.map(|e| e as u64))
+            .map(|epoch| epoch.map(from_ordered))
             .map_err(WatermarkError::new)
     }
 
@@ -78,9 +83,8 @@ impl SqliteWatermarks {
     }
 }
 
-/// SQLite stores integers as i64; epochs and times beyond that are clamped,
-/// which keeps every comparison in the same order for any real value.
-fn sql_int(value: u64) -> i64 {
+/// A time as SQLite's i64, clamped: no real time comes near 2^63 ms.
+fn sql_time(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
@@ -93,7 +97,7 @@ impl EpochWatermarks for SqliteWatermarks {
         _now_ms: u64,
     ) -> Result<EpochDecision, WatermarkError> {
         let conn = self.lock()?;
-        let (epoch_sql, expiry_sql) = (sql_int(epoch), sql_int(expires_at_ms));
+        let (epoch_sql, expiry_sql) = (ordered_u64(epoch), sql_time(expires_at_ms));
         // Fast path, under the same lock: the usual call presents the grant
         // already recorded, and then nothing needs writing.
         let stored: Option<(i64, i64)> = conn
@@ -115,7 +119,7 @@ impl EpochWatermarks for SqliteWatermarks {
                 .and_then(|mut stmt| stmt.execute(params![grantee_peer_id, expiry_sql]))
                 .map_err(WatermarkError::new)?;
                 return Ok(EpochDecision::Superseded {
-                    watermark: stored_epoch as u64,
+                    watermark: from_ordered(stored_epoch),
                 });
             }
             Some((stored_epoch, stored_expiry))
@@ -143,7 +147,7 @@ impl EpochWatermarks for SqliteWatermarks {
             .map_err(WatermarkError::new)?;
         Ok(if watermark > epoch_sql {
             EpochDecision::Superseded {
-                watermark: watermark as u64,
+                watermark: from_ordered(watermark),
             }
         } else {
             EpochDecision::Accept
@@ -156,7 +160,7 @@ impl EpochWatermarks for SqliteWatermarks {
 
     fn evict_expired(&self, now_ms: u64) -> Result<usize, WatermarkError> {
         let conn = self.lock()?;
-        let cutoff = sql_int(now_ms.saturating_sub(self.retention_ms));
+        let cutoff = sql_time(now_ms.saturating_sub(self.retention_ms));
         conn.prepare_cached("DELETE FROM watermarks WHERE latest_expiry_ms < ?1")
             .and_then(|mut stmt| stmt.execute([cutoff]))
             .map_err(WatermarkError::new)

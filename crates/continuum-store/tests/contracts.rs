@@ -94,3 +94,33 @@ async fn both_audit_stores_meet_the_contract() {
     )
     .await;
 }
+
+/// A watermark store written before epochs were stored exactly (plain i64,
+/// clamped at 2^63-1) is converted on open and keeps refusing lower epochs.
+#[test]
+fn an_older_watermark_store_is_migrated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE watermarks (grantee_peer_id TEXT PRIMARY KEY, epoch INTEGER NOT NULL,
+                 latest_expiry_ms INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE INDEX watermarks_by_expiry ON watermarks (latest_expiry_ms);
+             INSERT INTO watermarks VALUES ('bob', 7, 1900000000000), ('max', 9223372036854775807, 1900000000000);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = SqliteWatermarks::open(&path).unwrap();
+    assert_eq!(store.watermark("bob").unwrap(), Some(7));
+    assert_eq!(store.watermark("max").unwrap(), Some((1 << 63) - 1));
+    assert_eq!(
+        store.check_and_advance("bob", 6, 1, 1).unwrap(),
+        continuum_grant::EpochDecision::Superseded { watermark: 7 }
+    );
+    assert_eq!(
+        store.check_and_advance("max", 1 << 63, 1, 1).unwrap(),
+        continuum_grant::EpochDecision::Accept
+    );
+}

@@ -3,13 +3,12 @@
 
 use super::GridNode;
 use crate::store_error;
-use continuum_grant::{
-    CheckedSignature, EpochDecision, GrantSpec, GrantVerdict, SignedGrant, VerifyPolicy,
-};
+use continuum_grant::{CheckedSignature, GrantVerdict, SignedGrant, VerifyPolicy};
+use continuum_grid::IssueRequest;
 use continuum_grid::MAX_CLOCK_SKEW_MS;
 use continuum_kernel::clock::now_ms;
 use continuum_kernel::command::{Command, CommandError, Ctx};
-use continuum_store::{HeldGrant, HoldOutcome, IssuedGrant, StoreError};
+use continuum_store::{HeldGrant, HoldOutcome, IssuedGrant};
 use continuum_wire::peer::check_peer_id;
 use continuum_wire::Access;
 use schemars::JsonSchema;
@@ -127,7 +126,7 @@ impl Command for GrantIssue {
                 ))
             }
         };
-        let request = Issue {
+        let request = IssueRequest {
             grantee: p.grantee,
             grantee_key,
             capabilities: p.capabilities,
@@ -163,7 +162,8 @@ impl Command for GrantRevoke {
             .map_err(|reason| CommandError::invalid_params("/grantee", reason))?;
         let issued = self
             .0
-            .ledger
+            .issuer
+            .ledger()
             .list_issued(Some(p.grantee.clone()))
             .await
             .map_err(store_error)?;
@@ -182,7 +182,7 @@ impl Command for GrantRevoke {
             .max()
             .unwrap_or(now)
             .max(now + 1);
-        let request = Issue {
+        let request = IssueRequest {
             grantee: p.grantee,
             grantee_key: parse_key_bytes(&latest.grant)?,
             capabilities: Vec::new(),
@@ -223,7 +223,8 @@ impl Command for GrantList {
     async fn run(&self, _: Ctx, p: ListParams) -> Result<ListResult, CommandError> {
         let grants = self
             .0
-            .ledger
+            .issuer
+            .ledger()
             .list_issued(p.grantee)
             .await
             .map_err(store_error)?;
@@ -274,7 +275,7 @@ impl Command for GrantHold {
         let grant = SignedGrant::from_text(p.grant.trim())
             .map_err(|err| invalid(format!("not a grant: {err}")))?;
         let body = &grant.body;
-        let identity = &self.0.identity;
+        let identity = self.0.issuer.identity();
         if *body.grantee_key() != identity.public_key() {
             return Err(invalid(format!(
                 "this grant is for key {}, not this node's key {}",
@@ -314,7 +315,13 @@ impl Command for GrantHold {
         };
         let (epoch, capabilities, expires_at_ms) =
             (held.epoch, held.capabilities.clone(), held.expires_at_ms);
-        let outcome = self.0.ledger.hold(held).await.map_err(store_error)?;
+        let outcome = self
+            .0
+            .issuer
+            .ledger()
+            .hold(held)
+            .await
+            .map_err(store_error)?;
         let (stored, held_epoch) = match outcome {
             HoldOutcome::Stored => (true, epoch),
             HoldOutcome::KeptNewer { held_epoch } => (false, held_epoch),
@@ -350,101 +357,27 @@ impl Command for GrantHeld {
         _: Ctx,
         _: continuum_kernel::command::NoParams,
     ) -> Result<HeldResult, CommandError> {
-        let grants = self.0.ledger.list_held().await.map_err(store_error)?;
+        let grants = self
+            .0
+            .issuer
+            .ledger()
+            .list_held()
+            .await
+            .map_err(store_error)?;
         Ok(HeldResult { grants })
     }
 }
 
-/// One grant to sign.
-struct Issue {
-    grantee: String,
-    grantee_key: [u8; 32],
-    capabilities: Vec<String>,
-    issued_at_ms: u64,
-    expires_at_ms: u64,
-    epoch: Option<u64>,
-    revocation: bool,
-}
-
-/// Picks the epoch, advances this node's watermark, signs and records, under
-/// the ledger's lock so two issues for one grantee never share an epoch.
-async fn issue(node: &Arc<GridNode>, request: Issue) -> Result<IssueResult, CommandError> {
-    let signer = Arc::clone(node);
-    let grantee = request.grantee.clone();
-    let mint = move |latest: Option<u64>| -> Result<IssuedGrant, StoreError> {
-        let epoch = match (request.epoch, latest) {
-            (Some(epoch), Some(latest)) if epoch <= latest => {
-                return Err(StoreError::invalid(
-                    "/epoch",
-                    format!(
-                        "epoch {epoch} is not above {latest}, the latest issued to '{}'; omit it to use {}",
-                        request.grantee,
-                        latest + 1
-                    ),
-                ))
-            }
-            (Some(epoch), _) => epoch,
-            (None, latest) => latest.map_or(1, |latest| latest + 1),
-        };
-        let spec = GrantSpec {
-            mesh_id: signer.identity.mesh_id().to_owned(),
-            grantee_peer_id: request.grantee.clone(),
-            grantee_key: request.grantee_key,
-            capabilities: request.capabilities.clone(),
-            issued_at_ms: request.issued_at_ms,
-            expires_at_ms: request.expires_at_ms,
-            epoch,
-        };
-        let grant = signer
-            .identity
-            .sign_grant(spec)
-            .map_err(|limit| StoreError::invalid("/capabilities", limit.to_string()))?
-            .to_text();
-        // Supersede earlier grants here before the new one exists anywhere:
-        // if this fails, nothing was issued (fail closed).
-        let decision = signer
-            .watermarks
-            .check_and_advance(
-                &request.grantee,
-                epoch,
-                request.expires_at_ms,
-                request.issued_at_ms,
-            )
-            .map_err(|err| StoreError::Backend(err.to_string()))?;
-        if let EpochDecision::Superseded { watermark } = decision {
-            // The ledger lost track (e.g. restored from an old backup):
-            // a grant at this epoch would be dead on arrival.
-            return Err(StoreError::invalid(
-                "/epoch",
-                format!(
-                    "this node has already seen epoch {watermark} for '{}'; issue with epoch {}",
-                    request.grantee,
-                    watermark + 1
-                ),
-            ));
-        }
-        Ok(IssuedGrant {
-            grantee_peer_id: request.grantee,
-            epoch,
-            capabilities: request.capabilities,
-            issued_at_ms: request.issued_at_ms,
-            expires_at_ms: request.expires_at_ms,
-            revocation: request.revocation,
-            grant,
-        })
-    };
-    let outcome = node
-        .ledger
-        .issue(grantee, Box::new(mint))
-        .await
-        .map_err(store_error)?;
+/// Issues `request` and shapes the answer.
+async fn issue(node: &GridNode, request: IssueRequest) -> Result<IssueResult, CommandError> {
+    let issued = node.issuer.issue(request).await.map_err(store_error)?;
     Ok(IssueResult {
-        grant: outcome.grant,
-        grantee: outcome.grantee_peer_id,
-        epoch: outcome.epoch,
-        capabilities: outcome.capabilities,
-        issued_at_ms: outcome.issued_at_ms,
-        expires_at_ms: outcome.expires_at_ms,
+        grant: issued.grant,
+        grantee: issued.grantee_peer_id,
+        epoch: issued.epoch,
+        capabilities: issued.capabilities,
+        issued_at_ms: issued.issued_at_ms,
+        expires_at_ms: issued.expires_at_ms,
     })
 }
 

@@ -34,7 +34,7 @@ impl Command for GridIdentity {
     type Output = IdentityResult;
 
     async fn run(&self, _: Ctx, _: NoParams) -> Result<IdentityResult, CommandError> {
-        let identity = &self.0.identity;
+        let identity = self.0.issuer.identity();
         Ok(IdentityResult {
             node_id: identity.node_id().to_owned(),
             mesh_id: identity.mesh_id().to_owned(),

@@ -6,7 +6,7 @@ mod grant;
 mod identity;
 
 use continuum_grant::EpochWatermarks;
-use continuum_grid::NodeIdentity;
+use continuum_grid::{GrantIssuer, NodeIdentity};
 use continuum_kernel::command::{erase, ErasedCommand, Module};
 use continuum_store::GrantLedger;
 use std::sync::Arc;
@@ -18,17 +18,16 @@ pub struct GridModule {
 
 /// What the grid commands share.
 pub(crate) struct GridNode {
-    identity: Arc<NodeIdentity>,
-    ledger: Arc<dyn GrantLedger>,
-    /// The same watermarks the gate checks, so issuing epoch N supersedes
-    /// every earlier grant for that peer on this node at once.
-    watermarks: Arc<dyn EpochWatermarks>,
+    /// Signs and records grants (and holds the identity and the ledger).
+    issuer: GrantIssuer,
     /// The peer listener's address, when enabled.
     peer_listener: Option<std::net::SocketAddr>,
 }
 
 impl GridModule {
-    /// A module for this node.
+    /// A module for this node. `watermarks` must be the store the gate
+    /// checks, so issuing epoch N supersedes every earlier grant for that
+    /// peer on this node at once.
     pub fn new(
         identity: Arc<NodeIdentity>,
         ledger: Arc<dyn GrantLedger>,
@@ -37,9 +36,7 @@ impl GridModule {
     ) -> Self {
         GridModule {
             node: Arc::new(GridNode {
-                identity,
-                ledger,
-                watermarks,
+                issuer: GrantIssuer::new(identity, ledger, watermarks),
                 peer_listener,
             }),
         }

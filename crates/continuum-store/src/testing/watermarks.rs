@@ -26,6 +26,7 @@ pub fn contract(name: &str, make: Factory<'_>) {
     a_higher_epoch_supersedes_and_equal_epochs_keep_working(name, make().as_ref());
     revocation_is_a_higher_epoch_that_confers_nothing(name, make().as_ref());
     previewing_never_moves_the_watermark(name, make().as_ref());
+    epochs_compare_exactly_across_the_whole_u64_range(name, make().as_ref());
     entries_are_evicted_only_after_their_latest_expiry_plus_retention(name, make().as_ref());
     racing_epochs_never_let_the_lower_win_after_the_higher_committed(name, make);
 }
@@ -276,4 +277,36 @@ fn previewing_never_moves_the_watermark(name: &str, store: &dyn EpochWatermarks)
     }
     accept(store, "bob", 4, NOW + HOUR);
     assert_eq!(store.current("bob").unwrap(), Some(4), "{name}");
+}
+
+/// Every epoch the grant format allows is kept and compared exactly: a store
+/// that clamps or wraps large epochs lets a revoked grant back in.
+fn epochs_compare_exactly_across_the_whole_u64_range(name: &str, store: &dyn EpochWatermarks) {
+    let epochs = [
+        (1 << 63) - 2,
+        (1 << 63) - 1,
+        1 << 63,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+    for pair in epochs.windows(2) {
+        let (low, high) = (pair[0], pair[1]);
+        let grantee = format!("big-{low}");
+        assert_eq!(
+            accept(store, &grantee, low, NOW + HOUR),
+            EpochDecision::Accept,
+            "{name}"
+        );
+        assert_eq!(
+            accept(store, &grantee, high, NOW + HOUR),
+            EpochDecision::Accept,
+            "{name}"
+        );
+        assert_eq!(
+            accept(store, &grantee, low, NOW + HOUR),
+            EpochDecision::Superseded { watermark: high },
+            "{name}: {low} after {high}"
+        );
+        assert_eq!(store.current(&grantee).unwrap(), Some(high), "{name}");
+    }
 }
