@@ -10,7 +10,16 @@
 //!
 //! A name that is not a registered command fails the boot (with did-you-mean),
 //! so a typo never silently leaves a command unlimited.
+//!
+//! ```toml
+//! [transport]             # the remote listeners (TCP, peers)
+//! max_connections = 64    # per listener; more are refused
+//! max_in_flight = 32      # per connection; reading pauses beyond
+//! write_timeout_ms = 30000  # answers unread this long: the connection is dropped
+//! idle_timeout_ms = 120000  # nothing in flight, no complete frame: dropped
+//! ```
 
+use continuum_ipc::ListenerLimits;
 use continuum_kernel::command::LimitOverride;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -24,6 +33,25 @@ pub struct DaemonConfig {
     /// Per-command limit overrides, by command name.
     #[serde(default)]
     pub limits: HashMap<String, CommandLimits>,
+    /// Limits of the remote listeners (TCP and peers).
+    #[serde(default)]
+    pub transport: TransportLimits,
+}
+
+/// `[transport]`: what one remote listener and each of its connections may
+/// hold. Absent values keep the defaults (`continuum_ipc::ListenerLimits::REMOTE`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportLimits {
+    /// Connections at once per remote listener.
+    pub max_connections: Option<usize>,
+    /// Requests in flight per remote connection.
+    pub max_in_flight: Option<usize>,
+    /// A remote connection whose answers go unread this long is dropped.
+    pub write_timeout_ms: Option<u64>,
+    /// A remote connection with nothing in flight and no complete frame for
+    /// this long is dropped.
+    pub idle_timeout_ms: Option<u64>,
 }
 
 /// One command's limits in `config.toml`; what is absent keeps the
@@ -79,6 +107,23 @@ impl DaemonConfig {
             path: path.to_owned(),
             message: err.to_string(),
         })
+    }
+
+    /// The remote listeners' limits: the defaults with `[transport]` applied.
+    pub fn remote_limits(&self, max_frame_bytes: usize) -> ListenerLimits {
+        let t = &self.transport;
+        let mut limits = ListenerLimits::REMOTE;
+        limits.max_connections = t.max_connections.unwrap_or(limits.max_connections).max(1);
+        let connection = &mut limits.connection;
+        connection.max_frame_bytes = max_frame_bytes;
+        connection.max_in_flight = t.max_in_flight.unwrap_or(connection.max_in_flight).max(1);
+        if let Some(ms) = t.write_timeout_ms {
+            connection.write_timeout = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = t.idle_timeout_ms {
+            connection.idle_timeout = Some(Duration::from_millis(ms.max(1)));
+        }
+        limits
     }
 
     /// The limit overrides, as the kernel's registry takes them.

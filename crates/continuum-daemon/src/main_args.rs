@@ -3,7 +3,6 @@
 
 use crate::{prepare, run, Config, DaemonError, Home, InstanceError};
 use clap::Parser;
-use continuum_ipc::ConnectionLimits;
 use continuum_kernel::command::Module;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
@@ -88,10 +87,7 @@ pub fn launch(extra: Vec<Box<dyn Module>>) -> ExitCode {
         home,
         tcp: args.tcp,
         peer_tcp: args.peer_tcp,
-        limits: ConnectionLimits {
-            max_frame_bytes: args.max_frame_bytes,
-            ..ConnectionLimits::default()
-        },
+        max_frame_bytes: args.max_frame_bytes,
     };
     match runtime.block_on(run(config, extra)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use continuum_commands::system::{DaemonState, SystemModule};
 use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
 use continuum_grid::{GrantAuthorizer, NodeIdentity, MAX_CLOCK_SKEW_MS};
 use continuum_ipc::{
-    bind_peer, bind_tcp, bind_unix, serve_peers, serve_tcp, serve_unix, ConnectionLimits,
+    bind_peer, bind_tcp, bind_unix, serve_peers, serve_tcp, serve_unix, ListenerLimits,
 };
 use continuum_kernel::audit::{AuditError, AuditEvent, AuditLog};
 use continuum_kernel::clock::now_ms;
@@ -46,8 +46,8 @@ pub struct Config {
     pub tcp: Option<SocketAddr>,
     /// Optional peer listener address, loopback only (off when `None`).
     pub peer_tcp: Option<SocketAddr>,
-    /// Connection limits.
-    pub limits: ConnectionLimits,
+    /// Largest frame accepted on any listener, in bytes.
+    pub max_frame_bytes: usize,
 }
 
 /// The stateful parts the command modules and the gate work over.
@@ -233,6 +233,9 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
         shutdown.clone(),
     ));
     let mint = build_kernel(&state, &services, &daemon_config, &extra)?;
+    let mut owner_limits = ListenerLimits::OWNER;
+    owner_limits.connection.max_frame_bytes = config.max_frame_bytes;
+    let remote_limits = daemon_config.remote_limits(config.max_frame_bytes);
 
     let listener = bind_unix(&home.socket())
         .map_err(io_err(format!("binding {}", home.socket().display())))?;
@@ -242,7 +245,7 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
         mint.clone(),
         shutdown.clone(),
         connections.clone(),
-        config.limits,
+        owner_limits,
     ));
     if let Some(listener) = tcp_listener {
         tracing::warn!(addr = ?tcp, "TCP listener enabled: its callers are Provisional and never the owner");
@@ -251,7 +254,7 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
             mint.clone(),
             shutdown.clone(),
             connections.clone(),
-            config.limits,
+            remote_limits,
         ));
     }
     if let Some(listener) = peer_listener {
@@ -262,7 +265,7 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
             mint.clone(),
             shutdown.clone(),
             connections.clone(),
-            config.limits,
+            remote_limits,
         ));
     }
     connections.spawn(evict_watermarks(

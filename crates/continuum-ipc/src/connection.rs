@@ -16,27 +16,87 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use tokio::sync::mpsc;
+use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
-/// Per-connection limits.
+/// Per-connection limits. Together they bound what one connection can hold:
+/// a partial frame (`max_frame_bytes`), the requests in flight and their
+/// answers (`max_in_flight`), and the time a client may leave answers unread
+/// (`write_timeout`) or hold a connection without completing a frame
+/// (`idle_timeout`).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     /// Largest frame accepted, in bytes.
     pub max_frame_bytes: usize,
     /// Most requests of one connection running at once; reading pauses beyond.
     pub max_in_flight: usize,
+    /// A connection whose answers cannot be written for this long (the client
+    /// does not read them) is dropped.
+    pub write_timeout: Duration,
+    /// A connection with nothing in flight that completes no frame for this
+    /// long is dropped (slow or idle clients); `None` keeps it.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl ConnectionLimits {
+    /// The owner's Unix socket: generous, no idle timeout.
+    pub const OWNER: ConnectionLimits = ConnectionLimits {
+        max_frame_bytes: continuum_wire::DEFAULT_MAX_FRAME_BYTES,
+        max_in_flight: 256,
+        write_timeout: Duration::from_secs(60),
+        idle_timeout: None,
+    };
+
+    /// Remote listeners (TCP, peers): fewer requests in flight, and slow or
+    /// idle connections are dropped.
+    pub const REMOTE: ConnectionLimits = ConnectionLimits {
+        max_frame_bytes: continuum_wire::DEFAULT_MAX_FRAME_BYTES,
+        max_in_flight: 32,
+        write_timeout: Duration::from_secs(30),
+        idle_timeout: Some(Duration::from_secs(120)),
+    };
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        ConnectionLimits {
-            max_frame_bytes: continuum_wire::DEFAULT_MAX_FRAME_BYTES,
-            max_in_flight: 256,
-        }
+        ConnectionLimits::OWNER
     }
 }
+
+/// Limits of one listener: how many connections at once, and each one's.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerLimits {
+    /// Connections served at once; more are refused with one error line.
+    pub max_connections: usize,
+    /// Each connection's limits.
+    pub connection: ConnectionLimits,
+}
+
+impl ListenerLimits {
+    /// The owner's Unix socket.
+    pub const OWNER: ListenerLimits = ListenerLimits {
+        max_connections: 1024,
+        connection: ConnectionLimits::OWNER,
+    };
+
+    /// A remote listener (TCP, peers).
+    pub const REMOTE: ListenerLimits = ListenerLimits {
+        max_connections: 64,
+        connection: ConnectionLimits::REMOTE,
+    };
+}
+
+/// Longest method name accepted; command names are far shorter.
+const MAX_METHOD_BYTES: usize = 256;
+
+/// Longest `meta.forwardedFor`: it is written to the audit log.
+pub const MAX_FORWARDED_FOR_BYTES: usize = 256;
+
+/// Longest `meta.grant` text: the grant format's size limit in base64url.
+const MAX_GRANT_TEXT_BYTES: usize = 32 * 1024;
 
 /// Most calls of one batch running at once.
 const BATCH_CONCURRENCY: usize = 16;
@@ -58,6 +118,8 @@ enum Event {
     Streamed(Vec<u8>),
     /// Shutdown began: stop reading.
     ShuttingDown,
+    /// Nothing in flight and no frame completed within the idle timeout.
+    Idle,
 }
 
 /// Serves one connection until the client closes it or shutdown begins, then
@@ -89,6 +151,10 @@ pub async fn serve_connection<R, W>(
     );
     let mut in_flight: FuturesUnordered<Answer> = FuturesUnordered::new();
     let mut reading = true;
+    // Only connections with an idle timeout pay for a timer.
+    let mut idle = limits
+        .idle_timeout
+        .map(|timeout| Box::pin(tokio::time::sleep(timeout)));
     loop {
         if !reading && in_flight.is_empty() {
             break;
@@ -103,6 +169,7 @@ pub async fn serve_connection<R, W>(
                     &mut in_flight,
                     &mut reader,
                     limits.max_in_flight,
+                    idle.as_mut(),
                 )
             };
         }
@@ -111,7 +178,7 @@ pub async fn serve_connection<R, W>(
         let event = match next!().now_or_never() {
             Some(event) => event,
             None => {
-                if !out.buffer().is_empty() && out.flush().await.is_err() {
+                if !out.buffer().is_empty() && !bounded(&limits, out.flush()).await {
                     return;
                 }
                 next!().await
@@ -122,9 +189,13 @@ pub async fn serve_connection<R, W>(
                 reading = false;
                 continue;
             }
+            Event::Idle => {
+                tracing::debug!("dropping a connection idle past its timeout");
+                return;
+            }
             Event::Streamed(bytes) | Event::Answered(Some(bytes)) => bytes,
             Event::Answered(None) => continue,
-            Event::Read(frame) => match read_frame(frame, &limits) {
+            Event::Read(frame) => match read_frame(frame, &limits, &mut idle) {
                 Read::Message(message) => {
                     in_flight.push(answer(Arc::clone(&session), message, stream_tx.clone()));
                     continue;
@@ -136,19 +207,36 @@ pub async fn serve_connection<R, W>(
                 }
             },
         };
-        if out.write_all(&bytes).await.is_err() {
+        if !bounded(&limits, out.write_all(&bytes)).await {
             return;
         }
     }
     // Stream events sent just before their request's answer are already
     // queued: write them too.
     while let Ok(bytes) = streamed.try_recv() {
-        if out.write_all(&bytes).await.is_err() {
+        if !bounded(&limits, out.write_all(&bytes)).await {
             return;
         }
     }
-    let _ = out.flush().await;
-    let _ = out.shutdown().await;
+    if bounded(&limits, out.flush()).await {
+        let _ = out.shutdown().await;
+    }
+}
+
+/// Runs one write under the connection's write timeout; false when the
+/// client is gone or has not read its answers for that long.
+async fn bounded(limits: &ConnectionLimits, write: impl Future<Output = io::Result<()>>) -> bool {
+    match tokio::time::timeout(limits.write_timeout, write).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            tracing::info!(
+                timeout_ms = limits.write_timeout.as_millis() as u64,
+                "dropping a connection that does not read its answers"
+            );
+            false
+        }
+    }
 }
 
 /// The next thing to do, in priority order: shutdown, stream events,
@@ -160,14 +248,23 @@ async fn next_event<R: AsyncRead + Unpin>(
     in_flight: &mut FuturesUnordered<Answer>,
     reader: &mut FrameReader<BufReader<R>>,
     max_in_flight: usize,
+    idle: Option<&mut Pin<Box<Sleep>>>,
 ) -> Event {
     let room = in_flight.len() < max_in_flight;
+    let idle_applies = idle.is_some() && in_flight.is_empty() && reading;
+    let idle = async {
+        match idle {
+            Some(sleep) => sleep.as_mut().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         biased;
         () = shutdown.cancelled(), if reading => Event::ShuttingDown,
         Some(bytes) = streamed.recv() => Event::Streamed(bytes),
         Some(answer) = in_flight.next(), if !in_flight.is_empty() => Event::Answered(answer),
         frame = reader.next(), if reading && room => Event::Read(frame),
+        () = idle, if idle_applies => Event::Idle,
     }
 }
 
@@ -181,7 +278,16 @@ enum Read {
     End,
 }
 
-fn read_frame(frame: io::Result<Option<Frame>>, limits: &ConnectionLimits) -> Read {
+fn read_frame(
+    frame: io::Result<Option<Frame>>,
+    limits: &ConnectionLimits,
+    idle: &mut Option<Pin<Box<Sleep>>>,
+) -> Read {
+    // A completed frame (even a bad one) restarts the idle clock.
+    if let (Ok(Some(_)), Some(sleep), Some(timeout)) = (&frame, idle.as_mut(), limits.idle_timeout)
+    {
+        sleep.as_mut().reset(Instant::now() + timeout);
+    }
     let line = match frame {
         Ok(Some(Frame::Line(line))) => line,
         Ok(Some(Frame::TooLarge)) => {
@@ -329,15 +435,46 @@ fn parse_request(value: Value) -> Result<ParsedRequest, Response> {
         return Err(invalid(id, "/jsonrpc", "jsonrpc must be \"2.0\""));
     }
     let method = match object.remove("method") {
+        Some(Value::String(method)) if method.len() > MAX_METHOD_BYTES => {
+            // Not echoed, and never compared with command names.
+            return Err(invalid(
+                id,
+                "/method",
+                &format!("method names are at most {MAX_METHOD_BYTES} bytes"),
+            ));
+        }
         Some(Value::String(method)) if !method.is_empty() => method,
         _ => return Err(invalid(id, "/method", "method must be a non-empty string")),
     };
     let params = object.remove("params").unwrap_or(Value::Null);
-    let meta = match object.remove("meta") {
+    let meta: RequestMeta = match object.remove("meta") {
         None | Some(Value::Null) => RequestMeta::default(),
         Some(meta) => serde_json::from_value(meta)
             .map_err(|err| invalid(id.clone(), "/meta", &format!("invalid meta: {err}")))?,
     };
+    // Every string that reaches the audit log is bounded.
+    if meta
+        .forwarded_for
+        .as_ref()
+        .is_some_and(|who| who.len() > MAX_FORWARDED_FOR_BYTES)
+    {
+        return Err(invalid(
+            id,
+            "/meta/forwardedFor",
+            &format!("forwardedFor is at most {MAX_FORWARDED_FOR_BYTES} bytes"),
+        ));
+    }
+    if meta
+        .grant
+        .as_ref()
+        .is_some_and(|grant| grant.len() > MAX_GRANT_TEXT_BYTES)
+    {
+        return Err(invalid(
+            id,
+            "/meta/grant",
+            &format!("a grant is at most {MAX_GRANT_TEXT_BYTES} bytes of text"),
+        ));
+    }
     Ok(ParsedRequest {
         id,
         method,
@@ -396,6 +533,16 @@ mod tests {
             error_kind(r#"{"jsonrpc":"2.0","id":1,"method":"ping","meta":{"maxTrust":"root"}}"#),
             "invalid_request"
         );
+        let long_method = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"{}"}}"#,
+            "x".repeat(257)
+        );
+        assert_eq!(error_kind(&long_method), "invalid_request");
+        let long_for = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"ping","meta":{{"forwardedFor":"{}"}}}}"#,
+            "a".repeat(257)
+        );
+        assert_eq!(error_kind(&long_for), "invalid_request");
         assert_eq!(
             error_kind(
                 r#"{"jsonrpc":"2.0","id":1,"method":"ping","meta":{"maxTrust":"provisional"}}"#

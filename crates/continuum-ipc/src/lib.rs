@@ -13,7 +13,7 @@ mod frame;
 mod listeners;
 mod peer;
 
-pub use connection::{serve_connection, ConnectionLimits};
+pub use connection::{serve_connection, ConnectionLimits, ListenerLimits, MAX_FORWARDED_FOR_BYTES};
 pub use frame::{Frame, FrameReader};
 pub use listeners::{bind_tcp, bind_unix, serve_tcp, serve_unix};
 pub use peer::{bind_peer, serve_peers};

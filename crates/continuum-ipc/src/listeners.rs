@@ -2,16 +2,19 @@
 //! TCP listener, loopback only, admits anyone as an unauthenticated
 //! Provisional caller.
 
-use super::connection::{serve_connection, ConnectionLimits};
+use super::connection::{serve_connection, ListenerLimits};
 use continuum_kernel::CallerMint;
 use continuum_wire::{ErrorCode, Response, RpcError};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -34,9 +37,10 @@ pub async fn serve_unix(
     mint: CallerMint,
     shutdown: CancellationToken,
     connections: TaskTracker,
-    limits: ConnectionLimits,
+    limits: ListenerLimits,
 ) {
     let owner_uid = effective_uid();
+    let slots = Slots::new(&limits);
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -64,14 +68,70 @@ pub async fn serve_unix(
             });
             continue;
         }
+        let Some((stream, slot)) = slots.take(&connections, stream) else {
+            continue;
+        };
         let (reader, writer) = stream.into_split();
-        connections.spawn(serve_connection(
+        let served = serve_connection(
             reader,
             writer,
             mint.local_owner(),
             shutdown.clone(),
-            limits,
-        ));
+            limits.connection,
+        );
+        connections.spawn(slot.hold_during(served));
+    }
+}
+
+/// A listener's connection budget: a connection over it gets one error line
+/// and is closed, so a flood on one listener never starves the others.
+pub(super) struct Slots {
+    free: Arc<Semaphore>,
+    max: usize,
+}
+
+/// One of a listener's connection slots, held while its connection is served.
+pub(super) struct Slot(OwnedSemaphorePermit);
+
+impl Slot {
+    /// Runs `served`, freeing the slot when it ends.
+    pub(super) async fn hold_during(self, served: impl Future<Output = ()>) {
+        served.await;
+        drop(self.0);
+    }
+}
+
+impl Slots {
+    pub(super) fn new(limits: &ListenerLimits) -> Slots {
+        Slots {
+            free: Arc::new(Semaphore::new(limits.max_connections)),
+            max: limits.max_connections,
+        }
+    }
+
+    /// A slot for `stream`, or `None` after refusing it.
+    pub(super) fn take<S>(&self, connections: &TaskTracker, mut stream: S) -> Option<(S, Slot)>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match Arc::clone(&self.free).try_acquire_owned() {
+            Ok(permit) => Some((stream, Slot(permit))),
+            Err(_) => {
+                let refusal = RpcError::new(
+                    ErrorCode::Overloaded,
+                    format!(
+                        "refused: this listener serves at most {} connections at once; try again later",
+                        self.max
+                    ),
+                )
+                .with_reason("connection_limit");
+                connections.spawn(async move {
+                    send_refusal(&mut stream, refusal).await;
+                    linger(&mut stream).await;
+                });
+                None
+            }
+        }
     }
 }
 
@@ -159,16 +219,21 @@ pub async fn serve_tcp(
     mint: CallerMint,
     shutdown: CancellationToken,
     connections: TaskTracker,
-    limits: ConnectionLimits,
+    limits: ListenerLimits,
 ) {
+    let slots = Slots::new(&limits);
     while let Some((stream, remote)) = accept_tcp(&listener, &shutdown, "TCP listener").await {
+        let Some((stream, slot)) = slots.take(&connections, stream) else {
+            continue;
+        };
         let (reader, writer) = stream.into_split();
-        connections.spawn(serve_connection(
+        let served = serve_connection(
             reader,
             writer,
             mint.tcp(remote),
             shutdown.clone(),
-            limits,
-        ));
+            limits.connection,
+        );
+        connections.spawn(slot.hold_during(served));
     }
 }

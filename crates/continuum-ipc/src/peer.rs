@@ -7,8 +7,8 @@
 //! It stands in for the encrypted grid transport: it authenticates but does
 //! not encrypt, so [`bind_peer`] refuses anything but a loopback address.
 
-use super::connection::{serve_connection, ConnectionLimits};
-use super::listeners::{accept_tcp, send_refusal};
+use super::connection::{serve_connection, ListenerLimits};
+use super::listeners::{accept_tcp, send_refusal, Slots};
 use continuum_grid::NodeIdentity;
 use continuum_kernel::CallerMint;
 use continuum_wire::peer::{
@@ -52,14 +52,19 @@ pub async fn serve_peers(
     mint: CallerMint,
     shutdown: CancellationToken,
     connections: TaskTracker,
-    limits: ConnectionLimits,
+    limits: ListenerLimits,
 ) {
+    let slots = Slots::new(&limits);
     while let Some((stream, remote)) = accept_tcp(&listener, &shutdown, "peer listener").await {
+        let Some((stream, slot)) = slots.take(&connections, stream) else {
+            continue;
+        };
         let identity = Arc::clone(&identity);
         let mint = mint.clone();
         let shutdown = shutdown.clone();
-        connections.spawn(async move {
-            let (reader, mut writer) = stream.into_split();
+        let limits = limits.connection;
+        let (reader, mut writer) = stream.into_split();
+        let served = async move {
             let mut reader = BufReader::new(reader);
             let handshake = tokio::time::timeout(
                 HANDSHAKE_TIMEOUT,
@@ -85,7 +90,8 @@ pub async fn serve_peers(
                     send_refusal(&mut writer, error).await;
                 }
             }
-        });
+        };
+        connections.spawn(slot.hold_during(served));
     }
 }
 

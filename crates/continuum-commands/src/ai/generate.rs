@@ -200,10 +200,14 @@ impl Command for AiGenerate {
         "Generate a response with a configured model provider (--stream to stream it).";
     const ACCESS: Access = Access::AiSafe;
     /// The adapter's own connect/read timeouts and bounded retries end a
-    /// stuck upstream call first; this only bounds a long generation.
+    /// stuck upstream call first; the timeout only bounds a long generation.
+    /// At most 4 generations at once (each spends the provider's money or a
+    /// local model's CPU); a fifth waits up to 30 s for a slot, then gets
+    /// `overloaded`. `config.toml` `[limits."ai/generate"]` changes both.
     const LIMITS: Limits = Limits {
         timeout: Duration::from_secs(600),
-        ..Limits::DEFAULT
+        max_concurrency: Some(4),
+        max_wait: Duration::from_secs(30),
     };
     const STREAMING: bool = true;
     type Params = GenerateParams;
