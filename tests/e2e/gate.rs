@@ -258,7 +258,17 @@ fn audit_verify_detects_a_record_edited_on_disk() {
     assert!(out.status.success(), "{out:?}");
 
     t.start();
-    let report = t.cu(&["audit/verify"]).json();
+    let verify = t.cu(&["audit/verify"]);
+    assert_eq!(
+        verify.code(),
+        1,
+        "a broken chain fails the command: {verify:?}"
+    );
+    assert!(verify.stderr().contains("tampered"), "{verify:?}");
+    let mut raw = t.raw();
+    let answer = raw.request(1, "audit/verify", json!({}));
+    assert_eq!(answer["error"]["code"], -32009, "{answer}");
+    let report = &answer["error"]["data"]["detail"];
     assert_eq!(report["ok"], false, "{report}");
     assert_eq!(report["firstBadSeq"], 2, "{report}");
 }

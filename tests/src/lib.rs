@@ -145,7 +145,7 @@ impl TestHome {
 
 impl Drop for TestHome {
     fn drop(&mut self) {
-        if self.home.lock_file().exists() {
+        if self.home.socket().exists() || self.home.pid_file().exists() {
             let _ = self.cu_command(&["stop"]).output();
         }
     }

@@ -2,7 +2,7 @@
 //! for every daemon command.
 
 use crate::client::{Client, ClientError};
-use crate::control::{self, Started, Stopped};
+use crate::control::{self, Started, Status, Stopped};
 use crate::exit;
 use crate::flags::{self, FlagError};
 use crate::output::{print_result, stderr_is_tty, stdout_is_tty};
@@ -124,6 +124,10 @@ fn cmd_start(bin: &str, home: &Home) -> u8 {
 }
 
 fn cmd_stop(bin: &str, home: &Home) -> u8 {
+    if let Some(refused) = control::home_refused(home) {
+        eprintln!("{bin} stop: {refused}");
+        return exit::REFUSED;
+    }
     match control::stop(home) {
         Ok(Stopped::NotRunning) => {
             println!("continuum-core was not running");
@@ -149,32 +153,62 @@ fn cmd_stop(bin: &str, home: &Home) -> u8 {
 
 fn cmd_status(home: &Home) -> u8 {
     warn_if_shadowed();
-    let info = control::probe(home);
-    if !stdout_is_tty() {
-        let mut report = info.clone().unwrap_or_else(|| json!({}));
-        report["running"] = Value::Bool(info.is_some());
+    let status = control::status(home);
+    let pid_text = |pid: &Option<i32>| pid.map_or("?".to_owned(), |p| p.to_string());
+    let (code, report, text) = match &status {
+        Status::Running(info) => {
+            let mut report = info.clone();
+            report["running"] = Value::Bool(true);
+            let text = format!(
+                "continuum-core is running\n  pid:     {}\n  version: {}\n  uptime:  {}\n  socket:  {}\n  home:    {}",
+                info["pid"],
+                info["version"].as_str().unwrap_or("?"),
+                control::human_duration(info["uptimeMs"].as_u64().unwrap_or(0)),
+                info["socket"].as_str().unwrap_or("?"),
+                info["home"].as_str().unwrap_or("?"),
+            );
+            (exit::OK, report, text)
+        }
+        Status::Unresponsive(pid) => (
+            exit::FAILED,
+            json!({"running": true, "answering": false, "pid": pid}),
+            format!(
+                "continuum-core (pid {}) holds {} but does not answer within {} s; `cu stop` stops it by signal",
+                pid_text(pid),
+                home.root().display(),
+                control::PROBE_TIMEOUT.as_secs()
+            ),
+        ),
+        Status::SocketGone(pid) => (
+            exit::FAILED,
+            json!({"running": true, "answering": false, "socket": false, "pid": pid}),
+            format!(
+                "continuum-core (pid {}) holds {} but its socket {} is gone; `cu stop` then `cu start` restores it",
+                pid_text(pid),
+                home.root().display(),
+                home.socket().display()
+            ),
+        ),
+        Status::Refused(why) => (
+            exit::REFUSED,
+            json!({"running": null, "refused": why}),
+            why.clone(),
+        ),
+        Status::NotRunning => (
+            exit::NOT_RUNNING,
+            json!({"running": false}),
+            format!(
+                "continuum-core is not running (home {})",
+                home.root().display()
+            ),
+        ),
+    };
+    if stdout_is_tty() {
+        println!("{text}");
+    } else {
         print_result(&report);
-    } else if let Some(info) = &info {
-        println!("continuum-core is running");
-        println!("  pid:     {}", info["pid"]);
-        println!("  version: {}", info["version"].as_str().unwrap_or("?"));
-        println!(
-            "  uptime:  {}",
-            control::human_duration(info["uptimeMs"].as_u64().unwrap_or(0))
-        );
-        println!("  socket:  {}", info["socket"].as_str().unwrap_or("?"));
-        println!("  home:    {}", info["home"].as_str().unwrap_or("?"));
-    } else {
-        println!(
-            "continuum-core is not running (home {})",
-            home.root().display()
-        );
     }
-    if info.is_some() {
-        exit::OK
-    } else {
-        exit::NOT_RUNNING
-    }
+    code
 }
 
 fn connect(bin: &str, home: &Home) -> Result<Client, u8> {
@@ -185,6 +219,14 @@ fn report_client_error(bin: &str, err: &ClientError) -> u8 {
     match err {
         ClientError::NotRunning(_) => {
             eprintln!("{bin}: the daemon is not running (start it with `{bin} start`)");
+            exit::NOT_RUNNING
+        }
+        ClientError::Refused(_) => {
+            eprintln!("{bin}: {err}");
+            exit::REFUSED
+        }
+        ClientError::Unresponsive(_) => {
+            eprintln!("{bin}: {err}");
             exit::NOT_RUNNING
         }
         ClientError::Io(err) => {

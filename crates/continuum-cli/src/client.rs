@@ -3,16 +3,24 @@
 use continuum_wire::{
     Id, Request, RequestMeta, Response, RpcError, StreamNotification, Trust, STREAM_METHOD,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often a waiting client checks that the daemon still answers.
+const LIVENESS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Why a call did not produce a result.
 #[derive(Debug)]
 pub enum ClientError {
     /// Nothing is listening (no socket, or connection refused).
     NotRunning(io::Error),
+    /// The socket exists but this user may not use it (another user's daemon).
+    Refused(io::Error),
+    /// The daemon is there but does not answer (stopped, hung).
+    Unresponsive(Duration),
     /// The connection broke or sent garbage.
     Io(io::Error),
     /// The daemon answered with an error.
@@ -23,6 +31,15 @@ impl std::fmt::Display for ClientError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ClientError::NotRunning(err) => write!(f, "the daemon is not running ({err})"),
+            ClientError::Refused(err) => write!(
+                f,
+                "refused: the daemon's socket belongs to another user ({err})"
+            ),
+            ClientError::Unresponsive(after) => write!(
+                f,
+                "the daemon did not answer within {} s (is it stopped or hung?)",
+                after.as_secs()
+            ),
             ClientError::Io(err) => write!(f, "connection to the daemon failed: {err}"),
             ClientError::Rpc(err) => write!(f, "{err}"),
         }
@@ -32,12 +49,19 @@ impl std::fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 /// One connection to the daemon.
+///
+/// A call waits as long as the daemon keeps answering: every
+/// [`LIVENESS_INTERVAL`] without an answer, the client pings the daemon on a
+/// second connection, and gives up only if that ping goes unanswered too. A
+/// client with a *patience* (lifecycle probes) gives up after it instead.
 pub struct Client {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    socket: PathBuf,
     next_id: i64,
-    line: String,
+    line: Vec<u8>,
     meta: Option<RequestMeta>,
+    patience: Option<Duration>,
 }
 
 impl Client {
@@ -47,16 +71,83 @@ impl Client {
             io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
                 ClientError::NotRunning(err)
             }
+            io::ErrorKind::PermissionDenied => ClientError::Refused(err),
             _ => ClientError::Io(err),
         })?;
+        stream
+            .set_read_timeout(Some(LIVENESS_INTERVAL))
+            .map_err(ClientError::Io)?;
+        stream
+            .set_write_timeout(Some(LIVENESS_INTERVAL * 5))
+            .map_err(ClientError::Io)?;
         let writer = stream.try_clone().map_err(ClientError::Io)?;
         Ok(Client {
             reader: BufReader::new(stream),
             writer,
+            socket: path.to_owned(),
             next_id: 1,
-            line: String::new(),
+            line: Vec::new(),
             meta: None,
+            patience: None,
         })
+    }
+
+    /// Gives up on any answer after `patience` instead of waiting while the
+    /// daemon stays alive (for quick lifecycle probes).
+    pub fn set_patience(&mut self, patience: Duration) {
+        self.patience = Some(patience);
+        let _ = self
+            .reader
+            .get_ref()
+            .set_read_timeout(Some(patience.min(LIVENESS_INTERVAL)));
+    }
+
+    /// Whether the daemon answers a ping on a fresh connection in time.
+    fn daemon_answers(&self) -> bool {
+        Client::connect(&self.socket)
+            .and_then(|mut probe| {
+                probe.set_patience(LIVENESS_INTERVAL);
+                probe.call("ping", json!({}))
+            })
+            .is_ok()
+    }
+
+    /// The next line from the daemon (without its newline), waiting as
+    /// described on [`Client`].
+    fn next_line(&mut self) -> Result<(), ClientError> {
+        self.line.clear();
+        let began = Instant::now();
+        loop {
+            match self.reader.read_until(b'\n', &mut self.line) {
+                Ok(0) if self.line.is_empty() => {
+                    return Err(ClientError::Io(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the daemon closed the connection before answering",
+                    )))
+                }
+                Ok(_) if self.line.ends_with(b"\n") => return Ok(()),
+                Ok(_) => continue,
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    // What was read so far stays in `line`.
+                    let waited = began.elapsed();
+                    match self.patience {
+                        Some(patience) if waited >= patience => {
+                            return Err(ClientError::Unresponsive(waited))
+                        }
+                        Some(_) => continue,
+                        None if self.daemon_answers() => continue,
+                        None => return Err(ClientError::Unresponsive(waited)),
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(ClientError::Io(err)),
+            }
+        }
     }
 
     /// Makes every later request carry `meta.maxTrust = max`: the daemon
@@ -86,21 +177,18 @@ impl Client {
         request.meta = meta.or_else(|| self.meta.clone());
         let mut bytes = serde_json::to_vec(&request).map_err(|err| ClientError::Io(err.into()))?;
         bytes.push(b'\n');
-        self.writer.write_all(&bytes).map_err(ClientError::Io)?;
+        self.writer
+            .write_all(&bytes)
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                    ClientError::Unresponsive(LIVENESS_INTERVAL * 5)
+                }
+                _ => ClientError::Io(err),
+            })?;
         loop {
-            self.line.clear();
-            let n = self
-                .reader
-                .read_line(&mut self.line)
-                .map_err(ClientError::Io)?;
-            if n == 0 {
-                return Err(ClientError::Io(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the daemon closed the connection before answering",
-                )));
-            }
+            self.next_line()?;
             let frame: Value =
-                serde_json::from_str(&self.line).map_err(|err| ClientError::Io(err.into()))?;
+                serde_json::from_slice(&self.line).map_err(|err| ClientError::Io(err.into()))?;
             if frame.get("method").and_then(Value::as_str) == Some(STREAM_METHOD) {
                 if let Some(Ok(note)) = frame
                     .get("params")

@@ -5,7 +5,6 @@ use continuum_wire::Home;
 use serde_json::{json, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -92,20 +91,35 @@ pub fn shadow_warning() -> Option<String> {
     })
 }
 
-/// Whether some process holds the daemon's instance lock for `home`.
+/// Whether some process holds the daemon's instance lock for `home` (an
+/// exclusive flock on the home directory).
 pub fn lock_is_held(home: &Home) -> bool {
-    let Ok(file) = File::open(home.lock_file()) else {
+    let Ok(dir) = File::open(home.lock_target()) else {
         return false;
     };
-    // SAFETY: flock on a descriptor we own; released by the unlock / close below.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        // SAFETY: as above.
-        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) };
-        false
-    } else {
-        true
+    match dir.try_lock() {
+        Ok(()) => {
+            let _ = dir.unlock();
+            false
+        }
+        Err(_) => true,
     }
+}
+
+/// The pid holding the flock on the home directory, from `/proc/locks`
+/// (`ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`).
+fn lock_holder(home: &Home) -> Option<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(home.lock_target()).ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (kind, pid, file) = (fields.get(1)?, fields.get(4)?, fields.get(5)?);
+        let lock_inode: u64 = file.rsplit(':').next()?.parse().ok()?;
+        (*kind == "FLOCK" && lock_inode == inode)
+            .then(|| pid.parse().ok())
+            .flatten()
+    })
 }
 
 fn read_pid(home: &Home) -> Option<i32> {
@@ -116,11 +130,60 @@ fn read_pid(home: &Home) -> Option<i32> {
         .ok()
 }
 
-/// Pings the daemon; returns `system/info` when it answers.
+/// Pings the daemon; returns `system/info` when it answers within
+/// [`PROBE_TIMEOUT`].
 pub fn probe(home: &Home) -> Option<Value> {
     let mut client = Client::connect(&home.socket()).ok()?;
+    client.set_patience(PROBE_TIMEOUT);
     client.call("ping", json!({})).ok()?;
     client.call("system/info", json!({})).ok()
+}
+
+/// How long a lifecycle probe waits for an answer.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What `cu status` finds.
+pub enum Status {
+    /// The daemon answers; its `system/info`.
+    Running(Value),
+    /// A daemon holds the home but does not answer (stopped, hung).
+    Unresponsive(Option<i32>),
+    /// A daemon holds the home but its socket is gone (deleted by hand?).
+    SocketGone(Option<i32>),
+    /// This user may not use the home or its socket (another user's daemon).
+    Refused(String),
+    /// No daemon holds the home.
+    NotRunning,
+}
+
+/// Whether this user is refused access to `home` (another user's home).
+pub fn home_refused(home: &Home) -> Option<String> {
+    match File::open(home.root()) {
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => Some(format!(
+            "refused: {} belongs to another user ({err})",
+            home.root().display()
+        )),
+        _ => None,
+    }
+}
+
+/// Finds out whether the daemon runs and answers, within [`PROBE_TIMEOUT`].
+pub fn status(home: &Home) -> Status {
+    if let Some(refused) = home_refused(home) {
+        return Status::Refused(refused);
+    }
+    let answered = Client::connect(&home.socket()).and_then(|mut client| {
+        client.set_patience(PROBE_TIMEOUT);
+        client.call("ping", json!({}))?;
+        client.call("system/info", json!({}))
+    });
+    match answered {
+        Ok(info) => Status::Running(info),
+        Err(ClientError::Refused(err)) => Status::Refused(format!("refused: {err}")),
+        Err(_) if !lock_is_held(home) => Status::NotRunning,
+        Err(ClientError::NotRunning(_)) => Status::SocketGone(read_pid(home)),
+        Err(_) => Status::Unresponsive(read_pid(home)),
+    }
 }
 
 /// What `start` did.
@@ -167,14 +230,21 @@ pub fn start(home: &Home) -> Result<Started, ControlError> {
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err));
-    // SAFETY: setsid is async-signal-safe; it detaches the daemon into its own
-    // session and process group so it outlives this shell and can be signalled
-    // as a group.
+    // SAFETY: setsid and close_range are async-signal-safe. setsid detaches
+    // the daemon into its own session and process group so it outlives this
+    // shell and can be signalled as a group. close_range marks every fd above
+    // stderr close-on-exec, so the daemon does not inherit (and hold for its
+    // whole life) whatever this shell had open: a lock, a pipe.
     unsafe {
         command.pre_exec(|| {
             if libc::setsid() == -1 {
                 return Err(io::Error::last_os_error());
             }
+            libc::close_range(
+                3,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
+            );
             Ok(())
         });
     }
@@ -238,15 +308,21 @@ pub enum Stopped {
 }
 
 /// Stops the daemon: `system/shutdown`, then SIGTERM and SIGKILL to its
-/// process group if it does not exit in time. Cleans up stale files.
+/// process group if it does not answer or exit in time. `cu` never removes
+/// the daemon's files: the daemon removes its own on a clean exit, and the
+/// next daemon removes what a crashed one left (it alone holds the lock).
 pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
-    let pid = read_pid(home);
+    // The pid file may have been deleted by hand; the kernel still knows who
+    // holds the home's lock.
+    let pid = read_pid(home).or_else(|| lock_holder(home));
     if !lock_is_held(home) {
-        remove_stale_files(home);
         return Ok(Stopped::NotRunning);
     }
     let asked = Client::connect(&home.socket())
-        .and_then(|mut client| client.call("system/shutdown", json!({})))
+        .and_then(|mut client| {
+            client.set_patience(PROBE_TIMEOUT);
+            client.call("system/shutdown", json!({}))
+        })
         .is_ok();
     if asked && wait_for_exit(home, STOP_TIMEOUT) {
         // The lock goes just before the process does; wait for that too, so
@@ -254,7 +330,6 @@ pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
         if let Some(pid) = pid.filter(|&pid| pid > 1) {
             wait_for_pid_exit(pid, KILL_TIMEOUT);
         }
-        remove_stale_files(home);
         return Ok(Stopped::Graceful(pid));
     }
     let Some(pid) = pid.filter(|&pid| pid > 1) else {
@@ -265,15 +340,18 @@ pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
     };
     for (signal, wait) in [(libc::SIGTERM, STOP_TIMEOUT), (libc::SIGKILL, KILL_TIMEOUT)] {
         // SAFETY: kill has no memory-safety preconditions. The daemon is its own
-        // session leader, so its process group id is its pid.
+        // session leader, so its process group id is its pid. SIGCONT lets a
+        // stopped (SIGSTOP) daemon act on the SIGTERM it was just sent.
         unsafe {
             if libc::kill(-pid, signal) != 0 {
                 libc::kill(pid, signal);
             }
+            if libc::kill(-pid, libc::SIGCONT) != 0 {
+                libc::kill(pid, libc::SIGCONT);
+            }
         }
         if wait_for_exit(home, wait) {
             wait_for_pid_exit(pid, KILL_TIMEOUT);
-            remove_stale_files(home);
             return Ok(Stopped::Signalled(pid));
         }
     }
@@ -312,11 +390,6 @@ pub fn pid_running(pid: i32) -> bool {
             .is_some_and(|state| state != "Z" && state != "X"),
         Err(_) => false,
     }
-}
-
-fn remove_stale_files(home: &Home) {
-    let _ = std::fs::remove_file(home.socket());
-    let _ = std::fs::remove_file(home.pid_file());
 }
 
 /// Formats a duration in milliseconds as `1h2m3s`.

@@ -1,7 +1,8 @@
-//! One daemon per home. An exclusive `flock` on `run/core.lock`, held for the
-//! process lifetime, decides ownership: the kernel drops it when the process
-//! dies (even by `kill -9`), so a stale socket or pid file is recognisable as
-//! stale, and a live daemon's socket is never taken over.
+//! One daemon per home. An exclusive `flock` on the home directory itself,
+//! held for the process lifetime, decides ownership: the kernel drops it when
+//! the process dies (even by `kill -9`), so a stale socket or pid file is
+//! recognisable as stale, and a live daemon's socket is never taken over.
+//! No file in the home can be deleted to get around it.
 
 use continuum_wire::Home;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -32,13 +33,7 @@ pub struct InstanceLock {
 impl InstanceLock {
     /// Claims `home`, cleaning up what a crashed predecessor left behind.
     pub fn acquire(home: &Home) -> Result<InstanceLock, InstanceError> {
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(home.lock_file())?;
+        let lock = File::open(home.lock_target())?;
         // std's file lock is flock(2) on Unix: exclusive, released by the
         // kernel when the process dies.
         match lock.try_lock() {

@@ -37,11 +37,14 @@ pub enum ErrorCode {
     FrameTooLarge,
     /// The daemon is shutting down and accepts no new work.
     ShuttingDown,
+    /// A tamper-evident record failed its check (e.g. the audit chain);
+    /// `data.detail` says where.
+    Tampered,
 }
 
 impl ErrorCode {
     /// All codes, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::ParseError,
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotFound,
@@ -56,6 +59,7 @@ impl ErrorCode {
         ErrorCode::Upstream,
         ErrorCode::FrameTooLarge,
         ErrorCode::ShuttingDown,
+        ErrorCode::Tampered,
     ];
 
     /// The numeric JSON-RPC code.
@@ -75,6 +79,7 @@ impl ErrorCode {
             ErrorCode::Upstream => -32006,
             ErrorCode::FrameTooLarge => -32007,
             ErrorCode::ShuttingDown => -32008,
+            ErrorCode::Tampered => -32009,
         }
     }
 
@@ -95,6 +100,7 @@ impl ErrorCode {
             ErrorCode::Upstream => "upstream",
             ErrorCode::FrameTooLarge => "frame_too_large",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::Tampered => "tampered",
         }
     }
 

@@ -51,9 +51,11 @@ impl Home {
         self.run_dir().join("core.pid")
     }
 
-    /// The single-instance lock file (the daemon holds an exclusive flock on it).
-    pub fn lock_file(&self) -> PathBuf {
-        self.run_dir().join("core.lock")
+    /// What the running daemon holds an exclusive `flock` on for its whole
+    /// life: the home directory itself, so deleting a file inside the home
+    /// can never let a second daemon in.
+    pub fn lock_target(&self) -> &Path {
+        &self.root
     }
 
     /// Directory of logs.

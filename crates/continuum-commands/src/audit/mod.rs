@@ -77,7 +77,7 @@ pub struct AuditVerify(Arc<dyn AuditStore>);
 impl Command for AuditVerify {
     const NAME: &'static str = "audit/verify";
     const DESCRIPTION: &'static str =
-        "Re-compute the audit hash chain and report the first tampered record.";
+        "Re-compute the audit hash chain; a broken chain is a `tampered` error naming the first bad record.";
     type Params = NoParams;
     type Output = VerifyReport;
 
@@ -87,9 +87,23 @@ impl Command for AuditVerify {
             .flush()
             .await
             .map_err(|e| CommandError::Unavailable(e.to_string()))?;
-        audit
+        let report = audit
             .verify()
             .await
-            .map_err(|e| CommandError::Unavailable(e.to_string()))
+            .map_err(|e| CommandError::Unavailable(e.to_string()))?;
+        if report.ok {
+            return Ok(report);
+        }
+        // A broken chain is an error, so every client (and `cu`'s exit
+        // status) sees it; the report rides along.
+        let message = format!(
+            "the audit chain breaks at record {}: {}",
+            report
+                .first_bad_seq
+                .map_or("?".into(), |seq| seq.to_string()),
+            report.problem.as_deref().unwrap_or("unknown problem")
+        );
+        let detail = serde_json::to_value(&report).unwrap_or_default();
+        Err(CommandError::Tampered { message, detail })
     }
 }

@@ -134,7 +134,7 @@ impl Ctx {
     /// pipeline (lookup, gate, audit, validation, limits).
     pub async fn call_by_name(&self, name: &str, params: Value) -> Result<Value, CommandError> {
         if self.depth >= MAX_COMPOSITION_DEPTH {
-            return Err(CommandError::Internal(format!(
+            return Err(CommandError::Overloaded(format!(
                 "composition deeper than {MAX_COMPOSITION_DEPTH} calls (at '{name}')"
             )));
         }

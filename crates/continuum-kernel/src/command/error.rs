@@ -58,6 +58,14 @@ pub enum CommandError {
     /// The daemon is shutting down.
     #[error("the daemon is shutting down")]
     ShuttingDown,
+    /// A tamper-evident record failed its check.
+    #[error("tampered: {message}")]
+    Tampered {
+        /// What failed and where.
+        message: String,
+        /// The full report.
+        detail: Value,
+    },
     /// A bug (a panic, a broken invariant). The daemon keeps serving.
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,6 +93,7 @@ impl CommandError {
             CommandError::Timeout(_) => ErrorCode::Timeout,
             CommandError::Overloaded(_) => ErrorCode::Overloaded,
             CommandError::ShuttingDown => ErrorCode::ShuttingDown,
+            CommandError::Tampered { .. } => ErrorCode::Tampered,
             CommandError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -113,6 +122,9 @@ impl From<CommandError> for RpcError {
             }
             CommandError::Forbidden { reason, message } => {
                 RpcError::new(code, format!("forbidden: {message}")).with_reason(reason)
+            }
+            CommandError::Tampered { message, detail } => {
+                RpcError::new(code, format!("tampered: {message}")).with_detail(detail)
             }
             CommandError::Upstream { message, detail } => {
                 let err = RpcError::new(code, message);
