@@ -444,3 +444,37 @@ fn grants_at_the_largest_epochs_are_revoked_exactly_and_stay_revoked() {
         );
     }
 }
+
+/// A handshake proof whose unknown field name carries a newline and an
+/// escape sequence cannot forge a line in the daemon's log: every event stays
+/// one line, with the control characters escaped.
+#[test]
+fn a_crafted_handshake_cannot_forge_a_log_line() {
+    let t = TestHome::new();
+    let addr = start_with_peers(&t);
+    let forged = "2026-11-23T00:00:00.000000Z  INFO continuum_ipc: owner logged in";
+    let (mut reader, mut writer, _challenge) = connect(&addr);
+    let mut proof = serde_json::Map::new();
+    proof.insert("peerId".into(), json!("mallory"));
+    proof.insert(format!("x\n{forged}\u{1b}[2J"), json!(1));
+    send(&mut writer, &proof);
+    let refused = read_json(&mut reader);
+    assert_eq!(refused["error"]["data"]["reason"], "handshake", "{refused}");
+    assert_eq!(t.cu(&["stop"]).code(), 0);
+    let log = t.log();
+    assert!(log.contains("peer handshake refused"), "{log}");
+    for line in log.lines() {
+        assert!(
+            !line.starts_with(forged),
+            "a forged line reached the log: {line:?}"
+        );
+        assert!(
+            !line.contains('\u{1b}'),
+            "a raw escape reached the log: {line:?}"
+        );
+    }
+    assert!(
+        log.contains("\\n2026-11-23T00:00:00"),
+        "the newline is escaped in place: {log}"
+    );
+}

@@ -247,3 +247,60 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+#[test]
+fn input_hygiene_through_cu_and_the_wire() {
+    let t = TestHome::new();
+    t.start();
+    // A value that looks like a flag is a value.
+    let out = t.cu(&["ping", "--message", "-5"]);
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert_eq!(out.json()["message"], "-5");
+    // Params larger than a command line, on stdin.
+    let big = "x".repeat(300 * 1024);
+    let mut child = t
+        .cu_command(&["data/create", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let params = json!({"collection": "big", "id": "b1", "data": {"blob": big}}).to_string();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), params.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let read = t
+        .cu(&["data/read", "--collection", "big", "--id", "b1"])
+        .json();
+    assert_eq!(
+        read["data"]["blob"].as_str().map(str::len),
+        Some(300 * 1024)
+    );
+    // Ids that would not survive a path or a log line are refused.
+    let bad = t.cu(&[
+        "data/create",
+        r#"{"collection": "c", "id": "a/b", "data": {}}"#,
+    ]);
+    assert_eq!(bad.code(), 2, "{bad:?}");
+    assert!(bad.stderr().contains("/id"), "{bad:?}");
+    // cu's own verbs are suggested too.
+    let typo = t.cu(&["stat"]);
+    assert_eq!(typo.code(), 2, "{typo:?}");
+    assert!(typo.stderr().contains("cu status"), "{typo:?}");
+    // `"id": null` is a request (answered with a null id), not a notification.
+    let mut raw = t.raw();
+    raw.send(&json!({"jsonrpc": "2.0", "id": null, "method": "ping"}));
+    let answer = raw.recv();
+    assert!(
+        answer["id"].is_null() && answer["result"]["pong"] == true,
+        "{answer}"
+    );
+    // The stores are owner-only.
+    use std::os::unix::fs::PermissionsExt;
+    for entry in std::fs::read_dir(t.home().data_dir()).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", entry.path().display());
+    }
+}

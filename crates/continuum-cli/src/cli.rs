@@ -274,30 +274,46 @@ fn cmd_call(
     if let Some(max) = max_trust {
         client.limit_trust(max);
     }
-    let params = if rest.is_empty() {
-        json!({})
-    } else if let [only] = rest {
-        if only.trim_start().starts_with('{') {
-            match serde_json::from_str::<Value>(only) {
-                Ok(value) => value,
-                Err(err) => {
-                    eprintln!("{bin}: the params argument is not valid JSON: {err}");
-                    return exit::USAGE;
-                }
-            }
-        } else {
-            match params_from_flags(bin, &mut client, command, rest) {
-                Ok(params) => params,
-                Err(code) => return code,
-            }
-        }
-    } else {
-        match params_from_flags(bin, &mut client, command, rest) {
+    let params = match rest {
+        [] => json!({}),
+        [dash] if dash == "-" => match params_from_stdin(bin) {
             Ok(params) => params,
             Err(code) => return code,
-        }
+        },
+        [only] if only.trim_start().starts_with('{') => match serde_json::from_str::<Value>(only) {
+            Ok(value) => value,
+            Err(err) => {
+                eprintln!("{bin}: the params argument is not valid JSON: {err}");
+                return exit::USAGE;
+            }
+        },
+        _ => match params_from_flags(bin, &mut client, command, rest) {
+            Ok(params) => params,
+            Err(code) => return code,
+        },
     };
     call_and_print(bin, &mut client, command, params)
+}
+
+/// `cu <command> -`: the params as one JSON object on stdin, for params too
+/// large for a command line.
+fn params_from_stdin(bin: &str) -> Result<Value, u8> {
+    let mut text = String::new();
+    if let Err(err) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+        eprintln!("{bin}: cannot read params from stdin: {err}");
+        return Err(exit::USAGE);
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => {
+            eprintln!("{bin}: the params on stdin must be one JSON object");
+            Err(exit::USAGE)
+        }
+        Err(err) => {
+            eprintln!("{bin}: the params on stdin are not valid JSON: {err}");
+            Err(exit::USAGE)
+        }
+    }
 }
 
 fn params_from_flags(
@@ -390,9 +406,39 @@ fn call_and_print(bin: &str, client: &mut Client, command: &str, params: Value) 
             }
             exit::OK
         }
-        Err(err) => report_client_error(bin, &err),
+        Err(err) => {
+            let code = report_client_error(bin, &err);
+            if let ClientError::Rpc(rpc) = &err {
+                suggest_builtin(bin, command, rpc);
+            }
+            code
+        }
     }
 }
+
+/// `cu`'s own verbs are not daemon commands, so the daemon cannot suggest
+/// them: `cu stat` should still hear about `cu status`.
+fn suggest_builtin(bin: &str, command: &str, err: &RpcError) {
+    let unknown = err.error_code() == Some(continuum_wire::ErrorCode::MethodNotFound);
+    let daemon_suggested = err
+        .data
+        .as_ref()
+        .is_some_and(|data| !data.suggestions.is_empty());
+    if !unknown || daemon_suggested {
+        return;
+    }
+    let close: Vec<&str> = BUILTINS
+        .into_iter()
+        .filter(|verb| verb.starts_with(command) || strsim::jaro_winkler(command, verb) >= 0.8)
+        .collect();
+    if !close.is_empty() {
+        let close: Vec<String> = close.iter().map(|verb| format!("`{bin} {verb}`")).collect();
+        eprintln!("  did you mean {}?", close.join(" or "));
+    }
+}
+
+/// The verbs `cu` handles itself.
+const BUILTINS: [&str; 4] = ["start", "stop", "status", "completions"];
 
 fn cmd_completions(bin: &str, home: &Home, shell: Option<&str>) -> u8 {
     let Some(shell) = shell.and_then(|s| s.parse::<clap_complete::Shell>().ok()) else {

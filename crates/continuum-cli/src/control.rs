@@ -107,19 +107,31 @@ pub fn lock_is_held(home: &Home) -> bool {
 }
 
 /// The pid holding the flock on the home directory, from `/proc/locks`
-/// (`ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`).
+/// (`ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`, device numbers
+/// in hex), and only if that process is a daemon started for this home.
 fn lock_holder(home: &Home) -> Option<i32> {
     use std::os::unix::fs::MetadataExt;
-    let inode = std::fs::metadata(home.lock_target()).ok()?.ino();
+    let meta = std::fs::metadata(home.lock_target()).ok()?;
+    let device = format!(
+        "{:02x}:{:02x}:{}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev()),
+        meta.ino()
+    );
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    locks.lines().find_map(|line| {
+    let pid: i32 = locks.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let (kind, pid, file) = (fields.get(1)?, fields.get(4)?, fields.get(5)?);
-        let lock_inode: u64 = file.rsplit(':').next()?.parse().ok()?;
-        (*kind == "FLOCK" && lock_inode == inode)
-            .then(|| pid.parse().ok())
+        (fields.get(1) == Some(&"FLOCK") && fields.get(5) == Some(&device.as_str()))
+            .then(|| fields.get(4)?.parse().ok())
             .flatten()
-    })
+    })?;
+    // Never signal a process that is not this home's daemon.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let home_arg = home.root().as_os_str().as_encoded_bytes();
+    args.windows(2)
+        .any(|pair| pair[0] == b"--home" && pair[1] == home_arg)
+        .then_some(pid)
 }
 
 fn read_pid(home: &Home) -> Option<i32> {

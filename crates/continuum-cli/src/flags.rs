@@ -250,10 +250,15 @@ pub fn clap_command(bin: &str, descriptor: &CommandDescriptor) -> clap::Command 
                 .default_missing_value("true")
                 .value_parser(["true", "false"])
                 .value_name("BOOL"),
+            // A value may start with '-' (`--message -5`, `--text "-- hi"`):
+            // after a value-taking flag, the next word is its value.
             Kind::Array(_) => arg
                 .action(ArgAction::Append)
+                .allow_hyphen_values(true)
                 .value_name(value_hint(spec.kind).to_uppercase()),
-            _ => arg.value_name(value_hint(spec.kind).to_uppercase()),
+            _ => arg
+                .allow_hyphen_values(true)
+                .value_name(value_hint(spec.kind).to_uppercase()),
         };
         if !spec.choices.is_empty() && spec.kind == Kind::String {
             arg = arg.value_parser(PossibleValuesParser::new(spec.choices.clone()));
@@ -447,6 +452,19 @@ mod tests {
             json!({"verbose": false})
         );
         assert_eq!(parse(&["--verbose"]).unwrap(), json!({"verbose": true}));
+    }
+
+    #[test]
+    fn values_may_start_with_a_hyphen() {
+        assert_eq!(
+            parse(&["--name", "-5"]).unwrap(),
+            json!({"name": "-5"}),
+            "a string value"
+        );
+        assert_eq!(
+            parse(&["--round-trip-ms", "-5", "--ratio", "-0.5"]).unwrap(),
+            json!({"roundTripMs": -5, "ratio": -0.5})
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 mod config;
 mod home;
 mod instance;
+mod log_line;
 mod main_args;
 mod run;
 

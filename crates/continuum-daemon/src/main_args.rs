@@ -1,6 +1,7 @@
 //! The daemon's command line: flags, logging, runtime, then [`crate::run`].
 //! Shared by the product binary and the test daemon.
 
+use crate::log_line::OneLinePerEvent;
 use crate::{prepare, run, Config, DaemonError, Home, InstanceError};
 use clap::Parser;
 use continuum_kernel::command::Module;
@@ -115,7 +116,7 @@ fn init_logging(home: &Home) -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
+        .with_writer(std::sync::Mutex::new(OneLinePerEvent(file)))
         .init();
     Ok(())
 }

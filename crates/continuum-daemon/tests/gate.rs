@@ -701,6 +701,30 @@ async fn issuing_checks_its_params_and_numbers_epochs_per_grantee() {
         field(issue(with("capabilities", json!(["system/info", "data/delete"]))).await),
         "/capabilities/1"
     );
+    // Capabilities that can never match a command, and duplicates.
+    for capability in ["*", "ping\u{0}", "nonexistent/cmd", "System/info", "ai/"] {
+        assert_eq!(
+            field(issue(with("capabilities", json!(["ping", capability]))).await),
+            "/capabilities/1",
+            "{capability:?}"
+        );
+    }
+    assert_eq!(
+        field(issue(with("capabilities", json!(["system", "ping", "system"]))).await),
+        "/capabilities/2"
+    );
+    // Keys no one can hold a secret for.
+    for key in [
+        "00".repeat(32),
+        "ff".repeat(32),
+        format!("01{}", "00".repeat(31)),
+    ] {
+        assert_eq!(
+            field(issue(with("granteeKey", json!(key))).await),
+            "/granteeKey",
+            "{key}"
+        );
+    }
     let first = issue(base.clone()).await.unwrap();
     let second = issue(base.clone()).await.unwrap();
     assert_eq!(

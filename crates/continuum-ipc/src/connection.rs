@@ -337,12 +337,14 @@ async fn serve_one(
         Ok(request) => request,
         Err(response) => return Some(response),
     };
-    let id = request.id.clone();
+    let (id, answered) = (request.id.clone(), request.answered);
     let result = session.call(request.into_call(stream)).await;
-    let id = id?;
+    if !answered {
+        return None;
+    }
     Some(match result {
-        Ok(value) => Response::ok(Some(id), value),
-        Err(err) => Response::err(Some(id), err.into()),
+        Ok(value) => Response::ok(id, value),
+        Err(err) => Response::err(id, err.into()),
     })
 }
 
@@ -380,7 +382,11 @@ fn line(message: &impl Serialize) -> Vec<u8> {
 
 /// A request that passed shape checks.
 struct ParsedRequest {
+    /// `None` with `answered` for `"id": null` (allowed, if discouraged).
     id: Option<Id>,
+    /// Whether it gets an answer (it has an `id` member, even null), or is a
+    /// notification.
+    answered: bool,
     method: String,
     params: Value,
     meta: RequestMeta,
@@ -422,8 +428,9 @@ fn parse_request(value: Value) -> Result<ParsedRequest, Response> {
             RpcError::new(ErrorCode::InvalidRequest, message).with_field(field),
         )
     };
+    let answered = object.contains_key("id");
     let id = match object.remove("id") {
-        None => None,
+        None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(Id::String(text)),
         Some(Value::Number(number)) => match number.as_i64() {
             Some(n) => Some(Id::Number(n)),
@@ -477,6 +484,7 @@ fn parse_request(value: Value) -> Result<ParsedRequest, Response> {
     }
     Ok(ParsedRequest {
         id,
+        answered,
         method,
         params,
         meta,
@@ -505,6 +513,10 @@ mod tests {
             "ok"
         );
         assert_eq!(error_kind(r#"{"jsonrpc":"2.0","method":"ping"}"#), "ok");
+        assert_eq!(
+            error_kind(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
+            "ok"
+        );
         assert_eq!(
             error_kind(r#"{"jsonrpc":"2.0","id":1,"method":"ping""#),
             "parse_error"

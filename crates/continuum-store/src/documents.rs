@@ -103,6 +103,29 @@ pub fn check_collection(name: &str) -> Result<(), StoreError> {
     })
 }
 
+/// Document ids given by callers: 1-128 characters of letters, digits, '_',
+/// '-', '.' and ':' (no '/', whitespace or control characters).
+pub fn check_id(id: &str) -> Result<(), StoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+    ok.then_some(()).ok_or_else(|| StoreError::Invalid {
+        field: "/id".into(),
+        reason: "must be 1-128 characters of letters, digits, '_', '-', '.' or ':'".into(),
+    })
+}
+
+/// Both the collection and, when the caller chose one, the id.
+fn check_new(collection: &str, id: Option<&str>) -> Result<(), StoreError> {
+    check_collection(collection)?;
+    id.map_or(Ok(()), check_id)
+}
+
+/// Most fields one filter may name (each is one SQL condition).
+pub const MAX_FILTER_FIELDS: usize = 16;
+
 /// Field paths used in filters and ordering: dotted identifiers.
 fn check_field(field: &str, param: &str) -> Result<(), StoreError> {
     let ok = !field.is_empty()
@@ -177,6 +200,15 @@ fn compare(a: Option<&Value>, b: Option<&Value>) -> std::cmp::Ordering {
 }
 
 fn validate_query(query: &ListQuery) -> Result<(), StoreError> {
+    if query.filter.len() > MAX_FILTER_FIELDS {
+        return Err(StoreError::invalid(
+            "/filter",
+            format!(
+                "a filter names at most {MAX_FILTER_FIELDS} fields (this one names {})",
+                query.filter.len()
+            ),
+        ));
+    }
     for field in query.filter.keys() {
         check_field(field, &format!("/filter/{field}"))?;
     }
@@ -217,7 +249,7 @@ impl DocumentStore for MemoryDocumentStore {
         id: Option<String>,
         data: Map<String, Value>,
     ) -> BoxFuture<'_, Result<Document, StoreError>> {
-        let result = check_collection(collection).and_then(|()| {
+        let result = check_new(collection, id.as_deref()).and_then(|()| {
             self.with(|all| {
                 let docs = all.entry(collection.to_owned()).or_default();
                 let id = id.unwrap_or_else(new_id);
@@ -430,7 +462,7 @@ impl DocumentStore for SqliteDocumentStore {
         data: Map<String, Value>,
     ) -> BoxFuture<'_, Result<Document, StoreError>> {
         let collection = collection.to_owned();
-        if let Err(err) = check_collection(&collection) {
+        if let Err(err) = check_new(&collection, id.as_deref()) {
             return Box::pin(async move { Err(err) });
         }
         self.blocking(move |conn| {
@@ -478,7 +510,13 @@ impl DocumentStore for SqliteDocumentStore {
                 match value {
                     Value::Null => sql.push_str(" AND json_type(data, ?) = 'null'"),
                     Value::Object(_) | Value::Array(_) => {
-                        sql.push_str(" AND json(json_extract(data, ?)) = json(?)");
+                        // Only objects and arrays can match; json() is applied
+                        // to the filter value alone, never to a stored plain
+                        // string (which is not JSON text).
+                        sql.push_str(
+                            " AND json_type(data, ?) IN ('object', 'array') AND json_extract(data, ?) = json(?)",
+                        );
+                        args.push(SqlValue::Text(json_path(field)));
                         args.push(sql_value(value));
                     }
                     _ => {

@@ -29,7 +29,7 @@ pub use audit::{
     AuditRecord, AuditStore, MemoryAuditLog, SqliteAuditLog, VerifyReport, GENESIS_HASH,
 };
 pub use documents::{
-    check_collection, Document, DocumentStore, ListQuery, MemoryDocumentStore, Order,
+    check_collection, check_id, Document, DocumentStore, ListQuery, MemoryDocumentStore, Order,
     SqliteDocumentStore,
 };
 pub use ledger::{GrantLedger, HeldGrant, HoldOutcome, IssuedGrant, MintGrant, SqliteGrantLedger};

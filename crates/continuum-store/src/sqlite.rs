@@ -13,16 +13,37 @@ use std::time::Duration;
 /// `synchronous = NORMAL` in WAL mode: a committed transaction survives a
 /// process crash (`kill -9`); only an OS crash or power loss can lose the
 /// most recent commits.
+///
+/// The database is created owner-only (0600); SQLite gives its `-wal` and
+/// `-shm` files the same mode.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
+    owner_only(path).map_err(|err| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("cannot make {} owner-only: {err}", path.display())),
+        )
+    })?;
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// Creates `path` with mode 0600 if it is missing, and tightens it to 0600
+/// if it exists (stores written before were 0644).
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
 /// A `u64` as SQLite's signed 64-bit INTEGER, exactly and in order: the sign
@@ -87,6 +108,25 @@ impl SharedConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn databases_and_their_wal_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.sqlite");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let conn = open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for file in ["x.sqlite", "x.sqlite-wal", "x.sqlite-shm"] {
+            let mode = std::fs::metadata(dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
 
     #[test]
     fn the_epoch_encoding_is_exact_and_keeps_u64_order() {

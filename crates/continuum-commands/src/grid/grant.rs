@@ -80,16 +80,32 @@ impl Command for GrantIssue {
         }
         for (index, capability) in p.capabilities.iter().enumerate() {
             let field = format!("/capabilities/{index}");
-            if capability.is_empty() || capability.starts_with('/') || capability.ends_with('/') {
+            let well_formed = !capability.is_empty()
+                && capability.split('/').all(|segment| {
+                    !segment.is_empty()
+                        && segment
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                });
+            if !well_formed {
                 return Err(CommandError::invalid_params(
                     field,
                     "a capability is a command name or a prefix of one, like ai/generate or ai",
                 ));
             }
-            if capability.chars().any(char::is_whitespace) {
+            if p.capabilities[..index].contains(capability) {
                 return Err(CommandError::invalid_params(
                     field,
-                    "must not contain whitespace",
+                    format!("'{capability}' is listed twice"),
+                ));
+            }
+            let confers_something = ctx.catalog().descriptors().any(|descriptor| {
+                continuum_grant::confers(std::slice::from_ref(capability), &descriptor.name)
+            });
+            if !confers_something {
+                return Err(CommandError::invalid_params(
+                    field,
+                    format!("'{capability}' names no command on this node, nor a prefix of one"),
                 ));
             }
             let owner_only = ctx
@@ -382,7 +398,7 @@ async fn issue(node: &GridNode, request: IssueRequest) -> Result<IssueResult, Co
 }
 
 fn parse_key(text: &str, field: &str) -> Result<[u8; 32], CommandError> {
-    hex::decode(text.trim())
+    let key: [u8; 32] = hex::decode(text.trim())
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .ok_or_else(|| {
@@ -390,7 +406,17 @@ fn parse_key(text: &str, field: &str) -> Result<[u8; 32], CommandError> {
                 field,
                 "must be an ed25519 public key as 64 hex characters (the peer's grid/identity publicKey)",
             )
-        })
+        })?;
+    // A key no one can hold a secret for (not a curve point, a small-order
+    // point, or a non-canonical encoding) could never prove itself in the
+    // strict handshake; a grant to it is a mistake.
+    match ed25519_dalek::VerifyingKey::from_bytes(&key) {
+        Ok(point) if !point.is_weak() && point.to_edwards().compress().to_bytes() == key => Ok(key),
+        _ => Err(CommandError::invalid_params(
+            field,
+            "is not a usable ed25519 public key (not a canonical curve point, or a weak small-order one)",
+        )),
+    }
 }
 
 /// The grantee key of a grant this node issued.
@@ -459,7 +485,10 @@ mod tests {
 
     #[test]
     fn keys_must_be_64_hex_characters() {
-        assert_eq!(parse_key(&"ab".repeat(32), "/k").unwrap(), [0xab; 32]);
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+            .verifying_key()
+            .to_bytes();
+        assert_eq!(parse_key(&hex::encode(key), "/k").unwrap(), key);
         for bad in ["", "zz", &"ab".repeat(31), &"ab".repeat(33)] {
             assert!(parse_key(bad, "/k").is_err(), "{bad}");
         }

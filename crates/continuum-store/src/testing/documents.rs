@@ -120,4 +120,63 @@ pub async fn contract(store: &dyn DocumentStore) {
         store.create("bad name!", None, Map::new()).await,
         Err(StoreError::Invalid { .. })
     ));
+
+    // Filters over fields whose values differ in type across documents.
+    store
+        .create("mixed", Some("s".into()), obj(json!({"tag": "x"})))
+        .await
+        .unwrap();
+    store
+        .create("mixed", Some("o".into()), obj(json!({"tag": {"a": 1}})))
+        .await
+        .unwrap();
+    store
+        .create("mixed", Some("l".into()), obj(json!({"tag": [1, 2]})))
+        .await
+        .unwrap();
+    let mixed = |value: Value| async move {
+        let filter = [("tag".to_owned(), value)].into();
+        let found = store
+            .list(
+                "mixed",
+                ListQuery {
+                    filter,
+                    limit: 10,
+                    ..ListQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        found.into_iter().map(|d| d.id).collect::<Vec<_>>()
+    };
+    assert_eq!(mixed(json!({"a": 1})).await, ["o"]);
+    assert_eq!(mixed(json!([1, 2])).await, ["l"]);
+    assert_eq!(mixed(json!("x")).await, ["s"]);
+    // Limits are invalid params naming the field, never backend errors.
+    let wide: std::collections::BTreeMap<String, Value> =
+        (0..1000).map(|n| (format!("f{n}"), json!(n))).collect();
+    let err = store
+        .list(
+            "mixed",
+            ListQuery {
+                filter: wide,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid { ref field, .. } if field == "/filter"),
+        "{err}"
+    );
+    for bad in ["a/b", "line\nbreak", "nul\0", ""] {
+        let err = store
+            .create("mixed", Some(bad.into()), Map::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Invalid { ref field, .. } if field == "/id"),
+            "{bad:?}: {err}"
+        );
+    }
 }
