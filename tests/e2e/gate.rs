@@ -273,6 +273,62 @@ fn audit_verify_detects_a_record_edited_on_disk() {
     assert_eq!(report["firstBadSeq"], 2, "{report}");
 }
 
+/// Deleting the newest audit records while the daemon is stopped leaves a
+/// consistent, shorter chain; the head the node key signed (outside the
+/// database) no longer matches, so the daemon says so and refuses owner-only
+/// actions until the log is dealt with.
+#[test]
+fn truncating_the_audit_tail_is_detected_and_owner_only_actions_fail_closed() {
+    let t = TestHome::new();
+    t.start();
+    for n in 0..20 {
+        // Owner-only, so each is its own durable record.
+        let id = format!("d{n}");
+        assert_eq!(
+            t.cu(&[
+                "data/create",
+                "--collection",
+                "c",
+                "--id",
+                &id,
+                "--data",
+                "{}"
+            ])
+            .code(),
+            0
+        );
+        assert_eq!(
+            t.cu(&["data/delete", "--collection", "c", "--id", &id])
+                .code(),
+            0
+        );
+    }
+    assert_eq!(t.cu(&["audit/verify"]).json()["ok"], true);
+    assert_eq!(t.cu(&["stop"]).code(), 0);
+    let db = t.home().data_dir().join("audit.sqlite");
+    let truncate = "import sqlite3, sys\n\
+                    c = sqlite3.connect(sys.argv[1])\n\
+                    c.execute('DROP TRIGGER audit_no_delete')\n\
+                    c.execute('DELETE FROM audit WHERE seq > (SELECT MAX(seq) - 10 FROM audit)')\n\
+                    c.commit()\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(truncate)
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    t.start();
+    let refused = t.cu(&["data/delete", "--collection", "c", "--id", "x"]);
+    assert_ne!(refused.code(), 0, "{refused:?}");
+    assert!(refused.stderr().contains("integrity check"), "{refused:?}");
+    assert!(refused.stderr().contains("deleted"), "{refused:?}");
+    assert!(t.log().contains("the audit log failed its integrity check"));
+    // What does not need a durable record still works.
+    assert_eq!(t.cu(&["ping"]).code(), 0);
+}
+
 #[test]
 fn data_commands_round_trip_through_cu_flags() {
     let t = TestHome::new();

@@ -182,3 +182,33 @@ fn a_huge_method_name_is_refused_cheaply_and_never_echoed() {
     );
     assert_eq!(raw.request(3, "ping", json!({}))["result"]["pong"], true);
 }
+
+#[test]
+fn a_remote_connection_over_its_request_rate_is_answered_overloaded() {
+    let t = TestHome::new();
+    let addr = start_with_tcp(&t, "max_requests_per_second = 20\n");
+    let mut remote = RawClient::connect_tcp(&addr);
+    for id in 0..100 {
+        remote.send(&json!({"jsonrpc": "2.0", "id": id, "method": "ping"}));
+    }
+    let (mut served, mut limited) = (0, 0);
+    for _ in 0..100 {
+        let answer = remote.recv();
+        if answer.get("result").is_some() {
+            served += 1;
+        } else {
+            assert_eq!(
+                answer["error"]["data"]["reason"], "rate_limited",
+                "{answer}"
+            );
+            limited += 1;
+        }
+    }
+    eprintln!("rate limit 20/s: {served} served, {limited} limited of 100 sent at once");
+    assert!((20..=40).contains(&served), "{served} served");
+    // The owner's socket has no rate limit.
+    let mut owner = t.raw();
+    for id in 0..100 {
+        assert_eq!(owner.request(id, "ping", json!({}))["result"]["pong"], true);
+    }
+}

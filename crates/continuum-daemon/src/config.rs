@@ -17,6 +17,7 @@
 //! max_in_flight = 32      # per connection; reading pauses beyond
 //! write_timeout_ms = 30000  # answers unread this long: the connection is dropped
 //! idle_timeout_ms = 120000  # nothing in flight, no complete frame: dropped
+//! max_requests_per_second = 200  # per connection; beyond, `overloaded`
 //! ```
 
 use continuum_ipc::ListenerLimits;
@@ -52,6 +53,8 @@ pub struct TransportLimits {
     /// A remote connection with nothing in flight and no complete frame for
     /// this long is dropped.
     pub idle_timeout_ms: Option<u64>,
+    /// Requests per second per remote connection; beyond, `overloaded`.
+    pub max_requests_per_second: Option<u32>,
 }
 
 /// One command's limits in `config.toml`; what is absent keeps the
@@ -122,6 +125,9 @@ impl DaemonConfig {
         }
         if let Some(ms) = t.idle_timeout_ms {
             connection.idle_timeout = Some(Duration::from_millis(ms.max(1)));
+        }
+        if let Some(rate) = t.max_requests_per_second {
+            connection.max_requests_per_second = Some(rate.max(1));
         }
         limits
     }

@@ -10,7 +10,7 @@ use continuum_commands::data::DataModule;
 use continuum_commands::grid::GridModule;
 use continuum_commands::system::{DaemonState, SystemModule};
 use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
-use continuum_grid::{GrantAuthorizer, NodeIdentity, MAX_CLOCK_SKEW_MS};
+use continuum_grid::{AuditCheckpoints, GrantAuthorizer, NodeIdentity, MAX_CLOCK_SKEW_MS};
 use continuum_ipc::{
     bind_peer, bind_tcp, bind_unix, serve_peers, serve_tcp, serve_unix, ListenerLimits,
 };
@@ -70,10 +70,17 @@ impl Services {
     /// The embedded SQLite stores and the identity under `home`.
     pub fn open(home: &Home) -> Result<Services, DaemonError> {
         let data = home.data_dir();
+        let identity = Arc::new(NodeIdentity::load_or_create(&home.identity_dir())?);
+        // The node key signs the audit head after every commit, into a file
+        // beside the database: truncating the log is then detected.
+        let anchor = AuditCheckpoints::new(Arc::clone(&identity), data.join("audit.anchor"));
         Ok(Services {
             documents: Arc::new(SqliteDocumentStore::open(&data.join("documents.sqlite"))?),
-            audit: Arc::new(SqliteAuditLog::open(&data.join("audit.sqlite"))?),
-            identity: Arc::new(NodeIdentity::load_or_create(&home.identity_dir())?),
+            audit: Arc::new(SqliteAuditLog::open_anchored(
+                &data.join("audit.sqlite"),
+                Arc::new(anchor),
+            )?),
+            identity,
             grant_ledger: Arc::new(SqliteGrantLedger::open(&data.join("grid.sqlite"))?),
             watermarks: Arc::new(SqliteWatermarks::open(&data.join("watermarks.sqlite"))?),
             peer_listener: None,

@@ -175,6 +175,33 @@ impl NodeIdentity {
     pub fn sign_grant(&self, spec: GrantSpec) -> Result<SignedGrant, LimitError> {
         issue_grant(&self.key, spec)
     }
+
+    /// Signs "the audit chain's head is record `seq` with hash `hash`". The
+    /// message is domain-separated, so the signature can serve nothing else.
+    pub fn sign_audit_head(&self, seq: u64, hash: &str) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.key.sign(&audit_head_message(seq, hash)).to_bytes()
+    }
+
+    /// Whether `signature` is this node's (strictly verified) signature of
+    /// the audit head `seq`, `hash`.
+    pub fn verifies_audit_head(&self, seq: u64, hash: &str, signature: &[u8; 64]) -> bool {
+        self.key
+            .verifying_key()
+            .verify_strict(
+                &audit_head_message(seq, hash),
+                &ed25519_dalek::Signature::from_bytes(signature),
+            )
+            .is_ok()
+    }
+}
+
+/// The signed bytes of an audit-head checkpoint.
+fn audit_head_message(seq: u64, hash: &str) -> Vec<u8> {
+    let mut message = b"continuum-audit-head/1\0".to_vec();
+    message.extend_from_slice(&seq.to_be_bytes());
+    message.extend_from_slice(hash.as_bytes());
+    message
 }
 
 fn random_hex(bytes: usize) -> String {

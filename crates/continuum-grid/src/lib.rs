@@ -9,9 +9,11 @@
 //! the one the transport proved, never one the grant or the peer claims.
 
 mod authorizer;
+mod checkpoints;
 mod identity;
 mod issuer;
 
 pub use authorizer::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
+pub use checkpoints::AuditCheckpoints;
 pub use identity::{IdentityError, NodeIdentity};
 pub use issuer::{GrantIssuer, IssueRequest, MAX_ISSUABLE_EPOCH};

@@ -39,6 +39,10 @@ pub struct ConnectionLimits {
     /// A connection with nothing in flight that completes no frame for this
     /// long is dropped (slow or idle clients); `None` keeps it.
     pub idle_timeout: Option<Duration>,
+    /// Requests per second one connection may make (bursts up to this many);
+    /// beyond, a request is answered `overloaded` (reason `rate_limited`)
+    /// without running. `None`: unlimited.
+    pub max_requests_per_second: Option<u32>,
 }
 
 impl ConnectionLimits {
@@ -48,6 +52,7 @@ impl ConnectionLimits {
         max_in_flight: 256,
         write_timeout: Duration::from_secs(60),
         idle_timeout: None,
+        max_requests_per_second: None,
     };
 
     /// Remote listeners (TCP, peers): fewer requests in flight, and slow or
@@ -57,6 +62,7 @@ impl ConnectionLimits {
         max_in_flight: 32,
         write_timeout: Duration::from_secs(30),
         idle_timeout: Some(Duration::from_secs(120)),
+        max_requests_per_second: Some(200),
     };
 }
 
@@ -155,6 +161,7 @@ pub async fn serve_connection<R, W>(
     let mut idle = limits
         .idle_timeout
         .map(|timeout| Box::pin(tokio::time::sleep(timeout)));
+    let mut rate = limits.max_requests_per_second.map(TokenBucket::new);
     loop {
         if !reading && in_flight.is_empty() {
             break;
@@ -197,8 +204,19 @@ pub async fn serve_connection<R, W>(
             Event::Answered(None) => continue,
             Event::Read(frame) => match read_frame(frame, &limits, &mut idle) {
                 Read::Message(message) => {
-                    in_flight.push(answer(Arc::clone(&session), message, stream_tx.clone()));
-                    continue;
+                    let cost = match &message {
+                        Value::Array(batch) => batch.len().max(1),
+                        _ => 1,
+                    };
+                    if rate.as_mut().is_some_and(|bucket| !bucket.take(cost)) {
+                        match rate_limited(&message) {
+                            Some(refusal) => line(&refusal),
+                            None => continue,
+                        }
+                    } else {
+                        in_flight.push(answer(Arc::clone(&session), message, stream_tx.clone()));
+                        continue;
+                    }
                 }
                 Read::Refused(response) => line(&response),
                 Read::End => {
@@ -266,6 +284,60 @@ async fn next_event<R: AsyncRead + Unpin>(
         frame = reader.next(), if reading && room => Event::Read(frame),
         () = idle, if idle_applies => Event::Idle,
     }
+}
+
+/// A per-connection request budget: `rate` tokens a second, at most `rate`
+/// saved up.
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    refilled: std::time::Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32) -> TokenBucket {
+        let rate = f64::from(rate.max(1));
+        TokenBucket {
+            rate,
+            tokens: rate,
+            refilled: std::time::Instant::now(),
+        }
+    }
+
+    /// Takes `cost` tokens if there are that many.
+    fn take(&mut self, cost: usize) -> bool {
+        let now = std::time::Instant::now();
+        let earned = now.duration_since(self.refilled).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.rate);
+        self.refilled = now;
+        let cost = cost as f64;
+        if self.tokens >= cost {
+            self.tokens -= cost;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The answer to a request over its connection's rate: `overloaded` with
+/// reason `rate_limited` (none for a notification; one for a whole batch).
+fn rate_limited(message: &Value) -> Option<Response> {
+    let id = match message {
+        Value::Object(object) => match object.get("id") {
+            None => return None,
+            Some(Value::String(text)) => Some(Id::String(text.clone())),
+            Some(Value::Number(n)) => n.as_i64().map(Id::Number),
+            Some(_) => None,
+        },
+        _ => None,
+    };
+    let error = RpcError::new(
+        ErrorCode::Overloaded,
+        "this connection is over its request rate; slow down",
+    )
+    .with_reason("rate_limited");
+    Some(Response::err(id, error))
 }
 
 /// What one read gave.

@@ -31,6 +31,17 @@ pub trait AuditStore: Send + Sync {
     fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
+/// Where the head of the chain is anchored outside the database, signed, so
+/// that deleting or replacing the newest records (which leaves a shorter,
+/// still internally consistent chain) is detected.
+pub trait AuditAnchor: Send + Sync {
+    /// Records that the chain's head is record `seq` with hash `hash`.
+    fn seal(&self, seq: u64, hash: &str) -> Result<(), StoreError>;
+    /// The last head sealed, if any. An anchor that exists but does not
+    /// verify is an error.
+    fn last(&self) -> Result<Option<(u64, String)>, StoreError>;
+}
+
 /// The audit writer has stopped (the daemon is shutting down).
 pub(crate) fn writer_stopped() -> StoreError {
     StoreError::Backend("audit writer stopped".into())

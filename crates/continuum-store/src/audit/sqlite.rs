@@ -5,7 +5,8 @@
 
 use super::chain::verify_chain;
 use super::{
-    writer_stopped, AuditEvent, AuditRecord, AuditStore, Outcome, VerifyReport, GENESIS_HASH,
+    writer_stopped, AuditAnchor, AuditEvent, AuditRecord, AuditStore, Outcome, VerifyReport,
+    GENESIS_HASH,
 };
 use crate::{BoxFuture, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -39,6 +40,61 @@ pub struct SqliteAuditLog {
     control: mpsc::Sender<Control>,
     queued: Arc<Mutex<Rollups>>,
     path: PathBuf,
+    anchor: Option<Arc<dyn AuditAnchor>>,
+}
+
+/// The schema, SQLite's own integrity check, and the anchored head: what a
+/// log must pass before anything is appended to it.
+fn check_at_open(conn: &Connection, anchor: Option<&dyn AuditAnchor>) -> Result<(), String> {
+    let integrity: String = conn
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+        .map_err(|err| format!("the database cannot be checked: {err}"))?;
+    if integrity != "ok" {
+        return Err(format!("the database is corrupt: {integrity}"));
+    }
+    conn.execute_batch(SCHEMA)
+        .and_then(|()| add_missing_columns(conn))
+        .map_err(|err| format!("the schema cannot be applied: {err}"))?;
+    let Some(anchor) = anchor else {
+        return Ok(());
+    };
+    let anchored = anchor.last().map_err(|err| err.to_string())?;
+    match anchored {
+        Some((seq, hash)) => check_anchored_head(conn, seq, &hash),
+        // First start with an anchor (a new log, or one written before
+        // anchoring): anchor what is there now.
+        None => {
+            let (seq, hash) = chain_head(conn).map_err(|err| err.to_string())?;
+            anchor.seal(seq, &hash).map_err(|err| err.to_string())
+        }
+    }
+}
+
+/// Whether the log still holds record `seq` with hash `hash`.
+fn check_anchored_head(conn: &Connection, seq: u64, hash: &str) -> Result<(), String> {
+    if seq == 0 {
+        return Ok(());
+    }
+    let found: Option<String> = conn
+        .query_row(
+            "SELECT hash FROM audit WHERE seq = ?1",
+            [seq as i64],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(|err| err.to_string())?;
+    match found {
+        Some(found) if found == hash => Ok(()),
+        Some(_) => Err(format!(
+            "record {seq} is not the record anchored at {seq} (the end of the log was replaced)"
+        )),
+        None => {
+            let (head, _) = chain_head(conn).map_err(|err| err.to_string())?;
+            Err(format!(
+                "the log ends at record {head} but record {seq} was anchored (the end of the log was deleted)"
+            ))
+        }
+    }
 }
 
 /// Queued decisions, already rolled up: identical decisions (every field but
@@ -138,20 +194,39 @@ fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
 impl SqliteAuditLog {
     /// Opens (creating if needed) the log at `path` and starts its writer.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::start(path, None)
+    }
+
+    /// As [`open`](Self::open), with the head anchored in `anchor` after
+    /// every commit. At open, the database must pass SQLite's integrity
+    /// check and still hold the anchored head; if not, the log refuses every
+    /// append (so owner-only actions fail closed) and says why.
+    pub fn open_anchored(path: &Path, anchor: Arc<dyn AuditAnchor>) -> Result<Self, StoreError> {
+        Self::start(path, Some(anchor))
+    }
+
+    fn start(path: &Path, anchor: Option<Arc<dyn AuditAnchor>>) -> Result<Self, StoreError> {
         let conn = crate::sqlite::open(path).map_err(|err| StoreError::Backend(err.to_string()))?;
-        conn.execute_batch(SCHEMA).map_err(store_err)?;
-        add_missing_columns(&conn).map_err(store_err)?;
+        let broken = match check_at_open(&conn, anchor.as_deref()) {
+            Ok(()) => None,
+            Err(why) => {
+                tracing::error!(problem = %why, path = %path.display(), "the audit log failed its integrity check; owner-only actions will be refused");
+                Some(why)
+            }
+        };
         let (control, receiver) = mpsc::channel();
         let queued = Arc::new(Mutex::new(Rollups::default()));
         let writer_queue = Arc::clone(&queued);
+        let writer_anchor = anchor.clone();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || writer(conn, receiver, writer_queue))
+            .spawn(move || writer(conn, receiver, writer_queue, writer_anchor, broken))
             .map_err(|err| StoreError::Backend(format!("cannot start audit writer: {err}")))?;
         Ok(SqliteAuditLog {
             control,
             queued,
             path: path.to_owned(),
+            anchor,
         })
     }
 
@@ -210,13 +285,30 @@ impl AuditStore for SqliteAuditLog {
     }
 
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>> {
-        self.read(|conn| {
+        let anchor = self.anchor.clone();
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))
                 .map_err(store_err)?;
             let rows = stmt.query_map([], row_to_record).map_err(store_err)?;
             let records = rows.collect::<Result<Vec<_>, _>>().map_err(store_err)?;
-            Ok(verify_chain(&records))
+            let report = verify_chain(&records);
+            let Some((seq, hash)) = anchor.map(|anchor| anchor.last()).transpose()?.flatten()
+            else {
+                return Ok(report);
+            };
+            if !report.ok {
+                return Ok(report);
+            }
+            Ok(match check_anchored_head(conn, seq, &hash) {
+                Ok(()) => report,
+                Err(problem) => VerifyReport {
+                    ok: false,
+                    records: report.records,
+                    first_bad_seq: Some(seq.min(report.records + 1)),
+                    problem: Some(problem),
+                },
+            })
         })
     }
 
@@ -279,13 +371,20 @@ fn chain_head(conn: &Connection) -> Result<(u64, String), StoreError> {
     }))
 }
 
-fn writer(mut conn: Connection, control: mpsc::Receiver<Control>, queued: Arc<Mutex<Rollups>>) {
-    let mut head = match chain_head(&conn) {
+fn writer(
+    mut conn: Connection,
+    control: mpsc::Receiver<Control>,
+    queued: Arc<Mutex<Rollups>>,
+    anchor: Option<Arc<dyn AuditAnchor>>,
+    broken: Option<String>,
+) {
+    let head = match broken {
+        Some(why) => Err(why),
+        None => chain_head(&conn).map_err(|err| format!("cannot read the chain head: {err}")),
+    };
+    let mut head = match head {
         Ok(head) => head,
-        Err(err) => {
-            tracing::error!(error = %err, "cannot read the audit chain head; audit writer stopped");
-            return;
-        }
+        Err(why) => return refuse_everything(&control, &queued, &why),
     };
     loop {
         let mut awaited = Vec::new();
@@ -322,19 +421,52 @@ fn writer(mut conn: Connection, control: mpsc::Receiver<Control>, queued: Arc<Mu
                 Control::Flush(ack) => acks.push(ack),
             }
         }
+        let before = head.0;
         let result = commit(&mut conn, &mut head, records);
-        if let Err(err) = &result {
-            tracing::error!(error = %err, "audit commit failed");
-            // Re-read the head: the failed transaction sealed nothing.
-            if let Ok(fresh) = chain_head(&conn) {
-                head = fresh;
+        match &result {
+            Err(err) => {
+                tracing::error!(error = %err, "audit commit failed");
+                // Re-read the head: the failed transaction sealed nothing.
+                if let Ok(fresh) = chain_head(&conn) {
+                    head = fresh;
+                }
             }
+            Ok(()) if head.0 != before => {
+                if let Some(anchor) = &anchor {
+                    if let Err(err) = anchor.seal(head.0, &head.1) {
+                        tracing::error!(error = %err, "could not anchor the audit head");
+                    }
+                }
+            }
+            Ok(()) => {}
         }
         for ack in acks {
             let _ = ack.send(result.clone());
         }
         if !open {
             return;
+        }
+    }
+}
+
+/// A log that failed its check at open takes nothing: every awaited append
+/// or flush is refused with the reason (owner-only actions fail closed), and
+/// queued decisions are dropped with an error in the daemon's log.
+fn refuse_everything(control: &mpsc::Receiver<Control>, queued: &Mutex<Rollups>, why: &str) {
+    let refusal = StoreError::Backend(format!("the audit log failed its integrity check: {why}"));
+    while let Ok(message) = control.recv() {
+        let dropped = queued.lock().map(|mut q| q.drain().len()).unwrap_or(0);
+        if dropped > 0 {
+            tracing::error!(
+                dropped,
+                "audit records not written: the log failed its integrity check"
+            );
+        }
+        match message {
+            Control::Queued => {}
+            Control::Durable(_, ack) | Control::Flush(ack) => {
+                let _ = ack.send(Err(refusal.clone()));
+            }
         }
     }
 }
@@ -438,6 +570,87 @@ mod tests {
         assert_eq!(records.len(), 3);
         assert_eq!(records[1].forwarded_for.as_deref(), Some("alice"));
         assert!(log.verify().await.unwrap().ok);
+    }
+
+    /// An anchor kept in memory (the daemon's signs a file with the node key).
+    #[derive(Default)]
+    struct TestAnchor(Mutex<Option<(u64, String)>>);
+
+    impl AuditAnchor for TestAnchor {
+        fn seal(&self, seq: u64, hash: &str) -> Result<(), StoreError> {
+            *self.0.lock().unwrap() = Some((seq, hash.to_owned()));
+            Ok(())
+        }
+        fn last(&self) -> Result<Option<(u64, String)>, StoreError> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn deleting_the_end_of_an_anchored_log_is_detected_and_fails_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        let anchor = Arc::new(TestAnchor::default());
+        {
+            let log = SqliteAuditLog::open_anchored(&path, anchor.clone()).unwrap();
+            for n in 0..5 {
+                log.append_durable(event(&format!("c{n}"))).await.unwrap();
+            }
+            assert!(log.verify().await.unwrap().ok);
+        }
+        assert_eq!(anchor.last().unwrap().map(|(seq, _)| seq), Some(5));
+        // The last two records go; what is left is a consistent chain.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > 3;")
+            .unwrap();
+        drop(conn);
+        let unanchored = SqliteAuditLog::open(&path).unwrap();
+        assert!(
+            unanchored.verify().await.unwrap().ok,
+            "the chain alone cannot tell"
+        );
+        drop(unanchored);
+
+        let log = SqliteAuditLog::open_anchored(&path, anchor.clone()).unwrap();
+        let report = log.verify().await.unwrap();
+        assert!(!report.ok, "{report:?}");
+        assert!(report.problem.unwrap().contains("deleted"));
+        let refused = log.append_durable(event("data/delete")).await.unwrap_err();
+        assert!(refused.to_string().contains("integrity check"), "{refused}");
+        assert!(log.flush().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_database_fails_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        {
+            let log = SqliteAuditLog::open(&path).unwrap();
+            for n in 0..400 {
+                log.append(event(&format!("command-{n}")));
+            }
+            log.flush().await.unwrap();
+        }
+        // Checkpoint the WAL into the file, then scribble over a page.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        drop(conn);
+        let mut bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() > 3 * 4096, "a few pages");
+        for byte in &mut bytes[2 * 4096 + 100..2 * 4096 + 2000] {
+            *byte = 0x5a;
+        }
+        std::fs::write(&path, bytes).unwrap();
+        match SqliteAuditLog::open(&path) {
+            // Either SQLite refuses the file outright (the daemon then does
+            // not start) or the log refuses every append.
+            Err(_) => {}
+            Ok(log) => {
+                let refused = log.append_durable(event("data/delete")).await.unwrap_err();
+                assert!(refused.to_string().contains("integrity check"), "{refused}");
+            }
+        }
     }
 
     #[tokio::test]

@@ -1,0 +1,106 @@
+//! The audit log's anchor: after every commit, the node key signs the chain's
+//! head (`seq`, `hash`) into `<home>/data/audit.anchor`, a file beside the
+//! database, not inside it. Deleting the newest records, or replacing them
+//! with a consistent but different ending, then no longer matches the
+//! signed head, and the log says so (`continuum-store`'s `AuditAnchor`).
+
+use crate::NodeIdentity;
+use continuum_store::{AuditAnchor, StoreError};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The anchor file's contents.
+#[derive(Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    seq: u64,
+    hash: String,
+    /// ed25519 signature by the node key (hex).
+    signature: String,
+}
+
+/// The audit anchor kept by this node: signed with its key, in one file.
+pub struct AuditCheckpoints {
+    identity: Arc<NodeIdentity>,
+    path: PathBuf,
+}
+
+impl AuditCheckpoints {
+    /// Checkpoints signed by `identity`, kept at `path` (0600).
+    pub fn new(identity: Arc<NodeIdentity>, path: PathBuf) -> Self {
+        AuditCheckpoints { identity, path }
+    }
+}
+
+fn backend(what: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("audit anchor: {what}: {err}"))
+}
+
+impl AuditAnchor for AuditCheckpoints {
+    fn seal(&self, seq: u64, hash: &str) -> Result<(), StoreError> {
+        let checkpoint = Checkpoint {
+            seq,
+            hash: hash.to_owned(),
+            signature: hex::encode(self.identity.sign_audit_head(seq, hash)),
+        };
+        let text = serde_json::to_vec(&checkpoint).map_err(|err| backend("encode", err))?;
+        let tmp = self.path.with_extension("anchor.tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|err| backend("write", err))?;
+        file.write_all(&text).map_err(|err| backend("write", err))?;
+        std::fs::rename(&tmp, &self.path).map_err(|err| backend("write", err))
+    }
+
+    fn last(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let text = match std::fs::read(&self.path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(backend("read", err)),
+        };
+        let checkpoint: Checkpoint =
+            serde_json::from_slice(&text).map_err(|err| backend("unreadable", err))?;
+        let signature: [u8; 64] = hex::decode(&checkpoint.signature)
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| backend("unreadable", "the signature is not 128 hex characters"))?;
+        if !self
+            .identity
+            .verifies_audit_head(checkpoint.seq, &checkpoint.hash, &signature)
+        {
+            return Err(backend(
+                "forged",
+                "its signature is not this node's; the anchor or the node key was replaced",
+            ));
+        }
+        Ok(Some((checkpoint.seq, checkpoint.hash)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_round_trips_and_a_forged_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = Arc::new(NodeIdentity::load_or_create(&dir.path().join("id")).unwrap());
+        let anchor = AuditCheckpoints::new(Arc::clone(&identity), dir.path().join("audit.anchor"));
+        assert_eq!(anchor.last().unwrap(), None);
+        anchor.seal(7, "ab").unwrap();
+        assert_eq!(anchor.last().unwrap(), Some((7, "ab".to_owned())));
+        let text = std::fs::read_to_string(dir.path().join("audit.anchor")).unwrap();
+        std::fs::write(
+            dir.path().join("audit.anchor"),
+            text.replace("\"seq\":7", "\"seq\":3"),
+        )
+        .unwrap();
+        assert!(anchor.last().unwrap_err().to_string().contains("forged"));
+    }
+}
