@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 /// Encodes one ping request and checks the reply. Both protocols answer with
 /// a single `\n`-terminated line, so framing is shared by the caller.
-pub trait Codec: Send {
+pub(crate) trait Codec: Send {
     /// Appends one complete request frame to `out`.
     fn encode_ping(&mut self, out: &mut Vec<u8>) -> Result<()>;
     /// Checks that `line` (terminator included) is the reply to the last request.
@@ -15,7 +15,7 @@ pub trait Codec: Send {
 
 /// Which codec to use, as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// Continuum's JSON-RPC 2.0, one object per line.
     Jsonrpc,
     /// Redis RESP: `*1\r\n$4\r\nPING\r\n` answered by `+PONG\r\n`.
@@ -24,7 +24,7 @@ pub enum Protocol {
 
 impl Protocol {
     /// A fresh codec for one connection.
-    pub fn codec(self) -> Box<dyn Codec> {
+    pub(crate) fn codec(self) -> Box<dyn Codec> {
         match self {
             Protocol::Jsonrpc => Box::new(JsonRpc { next_id: 1 }),
             Protocol::Resp => Box::new(Resp),

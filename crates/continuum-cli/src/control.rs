@@ -212,6 +212,7 @@ pub enum Started {
 }
 
 /// Starts the daemon detached in its own session and waits until it answers.
+#[allow(unsafe_code)] // pre_exec (setsid, close_range): no safe equivalent in std.
 pub fn start(home: &Home) -> Result<Started, ControlError> {
     if let Some(info) = probe(home) {
         return Ok(Started::AlreadyRunning(info));
@@ -323,6 +324,7 @@ pub enum Stopped {
 /// process group if it does not answer or exit in time. `cu` never removes
 /// the daemon's files: the daemon removes its own on a clean exit, and the
 /// next daemon removes what a crashed one left (it alone holds the lock).
+#[allow(unsafe_code)] // kill(2) on a process group: no safe equivalent in std.
 pub fn stop(home: &Home) -> Result<Stopped, ControlError> {
     // The pid file may have been deleted by hand; the kernel still knows who
     // holds the home's lock.

@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::io::{IsTerminal, Write};
 
 /// Prints a result value to stdout.
-pub fn print_result(value: &Value) {
+pub(crate) fn print_result(value: &Value) {
     let stdout = std::io::stdout();
     let text = if stdout.is_terminal() {
         serde_json::to_string_pretty(value)
@@ -16,11 +16,11 @@ pub fn print_result(value: &Value) {
 }
 
 /// Whether stdout is a terminal.
-pub fn stdout_is_tty() -> bool {
+pub(crate) fn stdout_is_tty() -> bool {
     std::io::stdout().is_terminal()
 }
 
 /// Whether stderr is a terminal.
-pub fn stderr_is_tty() -> bool {
+pub(crate) fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
 }

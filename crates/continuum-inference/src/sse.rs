@@ -8,7 +8,7 @@
 
 /// One dispatched event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SseEvent {
+pub(crate) struct SseEvent {
     /// The `event:` field, if any.
     pub event: Option<String>,
     /// The joined `data:` lines.
@@ -17,7 +17,7 @@ pub struct SseEvent {
 
 /// Parser state between chunks.
 #[derive(Debug, Default)]
-pub struct SseParser {
+pub(crate) struct SseParser {
     line: Vec<u8>,
     event: Option<String>,
     data: Vec<String>,
@@ -26,7 +26,7 @@ pub struct SseParser {
 
 impl SseParser {
     /// Feeds body bytes; returns the events they completed.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         let mut out = Vec::new();
         for &b in bytes {
             if b == b'\n' {
@@ -43,7 +43,7 @@ impl SseParser {
     }
 
     /// Ends the body: dispatches a last event whose blank line never came.
-    pub fn finish(&mut self) -> Option<SseEvent> {
+    pub(crate) fn finish(&mut self) -> Option<SseEvent> {
         self.line.clear();
         self.dispatch()
     }

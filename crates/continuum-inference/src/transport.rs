@@ -41,7 +41,7 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub fn new(
+    pub(crate) fn new(
         config: &ProviderConfig,
         secret: Option<Secret>,
         auth: Auth,
@@ -107,7 +107,7 @@ impl Transport {
     /// POSTs `body` to `url`, retrying per the policy; returns a response with
     /// a success status whose body has not been read. For streams no overall
     /// timeout applies (only the read timeout between chunks).
-    pub async fn post(
+    pub(crate) async fn post(
         &self,
         url: &str,
         body: &serde_json::Value,
@@ -184,7 +184,7 @@ impl Transport {
     }
 
     /// Maps an error while reading a body.
-    pub fn body_error(&self, e: reqwest::Error) -> InferenceError {
+    pub(crate) fn body_error(&self, e: reqwest::Error) -> InferenceError {
         if e.is_timeout() {
             InferenceError::Timeout {
                 provider: self.provider.clone(),
@@ -200,7 +200,7 @@ impl Transport {
     }
 
     /// Drives an SSE body through `decoder` into an event stream.
-    pub fn sse_stream<D: SseDecoder>(
+    pub(crate) fn sse_stream<D: SseDecoder>(
         &self,
         response: reqwest::Response,
         decoder: D,

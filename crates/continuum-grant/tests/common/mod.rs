@@ -4,33 +4,33 @@
 use continuum_grant::{issue_grant, GrantSpec, SignedGrant, VerifyPolicy};
 use ed25519_dalek::SigningKey;
 
-pub const NOW: u64 = 1_700_000_000_000;
-pub const HOUR: u64 = 60 * 60 * 1000;
-pub const SKEW: u64 = 30_000;
-pub const MESH: &str = "mesh-alpha";
-pub const GRANTEE: &str = "peer-bob";
+pub(crate) const NOW: u64 = 1_700_000_000_000;
+pub(crate) const HOUR: u64 = 60 * 60 * 1000;
+pub(crate) const SKEW: u64 = 30_000;
+pub(crate) const MESH: &str = "mesh-alpha";
+pub(crate) const GRANTEE: &str = "peer-bob";
 
-pub fn key(seed: u8) -> SigningKey {
+pub(crate) fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-pub fn issuer() -> SigningKey {
+pub(crate) fn issuer() -> SigningKey {
     key(1)
 }
 
-pub fn grantee_key() -> [u8; 32] {
+pub(crate) fn grantee_key() -> [u8; 32] {
     key(2).verifying_key().to_bytes()
 }
 
-pub fn other_peer_key() -> [u8; 32] {
+pub(crate) fn other_peer_key() -> [u8; 32] {
     key(3).verifying_key().to_bytes()
 }
 
-pub fn rogue_issuer() -> SigningKey {
+pub(crate) fn rogue_issuer() -> SigningKey {
     key(4)
 }
 
-pub fn spec(capabilities: &[&str], epoch: u64) -> GrantSpec {
+pub(crate) fn spec(capabilities: &[&str], epoch: u64) -> GrantSpec {
     GrantSpec {
         mesh_id: MESH.to_owned(),
         grantee_peer_id: GRANTEE.to_owned(),
@@ -42,11 +42,11 @@ pub fn spec(capabilities: &[&str], epoch: u64) -> GrantSpec {
     }
 }
 
-pub fn grant(capabilities: &[&str], epoch: u64) -> SignedGrant {
+pub(crate) fn grant(capabilities: &[&str], epoch: u64) -> SignedGrant {
     issue_grant(&issuer(), spec(capabilities, epoch)).expect("within limits")
 }
 
-pub fn policy() -> VerifyPolicy {
+pub(crate) fn policy() -> VerifyPolicy {
     VerifyPolicy {
         trusted_issuers: vec![issuer().verifying_key().to_bytes()],
         expected_mesh: MESH.to_owned(),

@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// One canned response.
 #[derive(Clone, Debug)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// A complete response with a body.
     Full {
         status: u16,
@@ -39,7 +39,7 @@ pub enum Reply {
 
 impl Reply {
     /// A JSON body with `status`.
-    pub fn json(status: u16, body: serde_json::Value) -> Self {
+    pub(crate) fn json(status: u16, body: serde_json::Value) -> Self {
         Reply::Full {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -48,7 +48,7 @@ impl Reply {
     }
 
     /// A raw body with `status`.
-    pub fn raw(status: u16, body: &str) -> Self {
+    pub(crate) fn raw(status: u16, body: &str) -> Self {
         Reply::Full {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -57,7 +57,7 @@ impl Reply {
     }
 
     /// Adds a header to a `Full` reply.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         if let Reply::Full { headers, .. } = &mut self {
             headers.push((name.into(), value.into()));
         }
@@ -65,18 +65,18 @@ impl Reply {
     }
 
     /// SSE pieces given as raw strings (each becomes one HTTP chunk).
-    pub fn sse<S: AsRef<str>>(pieces: &[S]) -> Self {
+    pub(crate) fn sse<S: AsRef<str>>(pieces: &[S]) -> Self {
         Reply::Sse(pieces.iter().map(|p| p.as_ref().to_owned()).collect())
     }
 }
 
 /// `data: <json>\n\n` for each value (OpenAI style).
-pub fn data_events(values: &[serde_json::Value]) -> Vec<String> {
+pub(crate) fn data_events(values: &[serde_json::Value]) -> Vec<String> {
     values.iter().map(|v| format!("data: {v}\n\n")).collect()
 }
 
 /// `event: <type>\ndata: <json>\n\n` for each value (Anthropic style).
-pub fn typed_events(values: &[serde_json::Value]) -> Vec<String> {
+pub(crate) fn typed_events(values: &[serde_json::Value]) -> Vec<String> {
     values
         .iter()
         .map(|v| format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap()))
@@ -85,7 +85,7 @@ pub fn typed_events(values: &[serde_json::Value]) -> Vec<String> {
 
 /// A request the server received.
 #[derive(Clone, Debug)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: String,
     pub path: String,
     /// Lower-cased header names.
@@ -95,7 +95,7 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -104,7 +104,7 @@ impl Recorded {
 }
 
 /// See the module docs.
-pub struct ScriptedServer {
+pub(crate) struct ScriptedServer {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
@@ -119,7 +119,7 @@ impl Drop for ScriptedServer {
 
 impl ScriptedServer {
     /// Serves `replies` in order, one per connection.
-    pub async fn start(replies: Vec<Reply>) -> Self {
+    pub(crate) async fn start(replies: Vec<Reply>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -141,7 +141,7 @@ impl ScriptedServer {
     }
 
     /// The requests received so far.
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
     }
 }
@@ -250,7 +250,7 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// A provider config pointing at `base`, with fast retries and timeouts.
-pub fn config(kind: ProviderKind, base: &str, model: &str) -> ProviderConfig {
+pub(crate) fn config(kind: ProviderKind, base: &str, model: &str) -> ProviderConfig {
     let mut c = ProviderConfig::new("scripted", kind, base, model);
     c.retry = RetryPolicy {
         max_attempts: 3,
@@ -265,7 +265,7 @@ pub fn config(kind: ProviderKind, base: &str, model: &str) -> ProviderConfig {
 
 /// Everything a stream produced.
 #[derive(Debug, Default)]
-pub struct Collected {
+pub(crate) struct Collected {
     pub text: String,
     pub reasoning: String,
     pub done: Option<GenerateResponse>,
@@ -275,7 +275,7 @@ pub struct Collected {
 
 impl Collected {
     /// The final response; panics if the stream failed.
-    pub fn done(&self) -> &GenerateResponse {
+    pub(crate) fn done(&self) -> &GenerateResponse {
         match (&self.done, &self.error) {
             (Some(done), _) => done,
             (None, Some(e)) => panic!("stream failed: {e}"),
@@ -284,7 +284,7 @@ impl Collected {
     }
 
     /// Asserts the deltas add up to the final response.
-    pub fn assert_deltas_match_done(&self) {
+    pub(crate) fn assert_deltas_match_done(&self) {
         let done = self.done();
         assert_eq!(self.text, done.text, "text deltas vs Done");
         assert_eq!(
@@ -296,7 +296,7 @@ impl Collected {
 }
 
 /// Drains a stream, checking nothing follows `Done` or an error.
-pub async fn collect(mut stream: EventStream) -> Collected {
+pub(crate) async fn collect(mut stream: EventStream) -> Collected {
     let mut c = Collected::default();
     while let Some(item) = stream.next().await {
         assert!(c.done.is_none() && c.error.is_none(), "item after the end");
