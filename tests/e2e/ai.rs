@@ -277,15 +277,15 @@ fn without_providers_toml_the_daemon_starts_and_says_how_to_configure_it() {
     t.start();
     let out = t.cu(&["ai/generate", "--prompt", "hi"]);
     assert_eq!(out.code(), 1, "{out:?}");
-    let config = t.home().root().join("providers.toml");
+    // Named relative to the home: no caller learns the home's absolute path.
     assert!(
         out.stderr()
-            .contains(&format!("create {}", config.display())),
+            .contains("create $CONTINUUM_HOME/providers.toml"),
         "{out:?}"
     );
     let listed = t.cu(&["ai/providers"]).json();
     assert_eq!(listed["providers"], json!([]));
-    assert_eq!(listed["configFile"], config.display().to_string());
+    assert_eq!(listed["configFile"], "$CONTINUUM_HOME/providers.toml");
     assert_eq!(t.cu(&["ping"]).code(), 0);
 }
 

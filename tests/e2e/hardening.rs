@@ -212,3 +212,33 @@ fn a_remote_connection_over_its_request_rate_is_answered_overloaded() {
         assert_eq!(owner.request(id, "ping", json!({}))["result"]["pong"], true);
     }
 }
+
+#[test]
+fn errors_a_remote_caller_sees_never_name_the_home_path() {
+    let t = TestHome::new();
+    let addr = start_with_tcp(&t, "");
+    let home = t.home().root().display().to_string();
+    let mut remote = RawClient::connect_tcp(&addr);
+    let mut seen = Vec::new();
+    for (id, method, params) in [
+        (1, "ai/generate", json!({"prompt": "hi"})),
+        (2, "ai/providers", json!({})),
+        (3, "data/read", json!({"collection": "c", "id": "missing"})),
+        (4, "system/info", json!({})),
+        (5, "nope", json!({})),
+    ] {
+        let answer = remote.request(id, method, params);
+        assert!(
+            !answer.to_string().contains(&home),
+            "{method} revealed the home: {answer}"
+        );
+        seen.push(answer);
+    }
+    assert!(
+        seen[0]
+            .to_string()
+            .contains("$CONTINUUM_HOME/providers.toml"),
+        "the error still says where to look: {}",
+        seen[0]
+    );
+}

@@ -290,6 +290,13 @@ fn input_hygiene_through_cu_and_the_wire() {
     assert!(typo.stderr().contains("cu status"), "{typo:?}");
     // `"id": null` is a request (answered with a null id), not a notification.
     let mut raw = t.raw();
+    // An integer the parser would silently turn into a float is refused.
+    raw.send_raw(
+        b"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"data/create\",\"params\":{\"collection\":\"c\",\"data\":{\"n\":100000000000000000000}}}\n",
+    );
+    let refused = raw.recv();
+    assert_eq!(refused["id"], 7, "{refused}");
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
     raw.send(&json!({"jsonrpc": "2.0", "id": null, "method": "ping"}));
     let answer = raw.recv();
     assert!(

@@ -323,15 +323,10 @@ impl TokenBucket {
 /// The answer to a request over its connection's rate: `overloaded` with
 /// reason `rate_limited` (none for a notification; one for a whole batch).
 fn rate_limited(message: &Value) -> Option<Response> {
-    let id = match message {
-        Value::Object(object) => match object.get("id") {
-            None => return None,
-            Some(Value::String(text)) => Some(Id::String(text.clone())),
-            Some(Value::Number(n)) => n.as_i64().map(Id::Number),
-            Some(_) => None,
-        },
-        _ => None,
-    };
+    if message.is_object() && message.get("id").is_none() {
+        return None;
+    }
+    let id = request_id(message);
     let error = RpcError::new(
         ErrorCode::Overloaded,
         "this connection is over its request rate; slow down",
@@ -379,11 +374,65 @@ fn read_frame(
         }
     };
     match serde_json::from_slice::<Value>(&line) {
+        Ok(message) if has_oversized_integer(&line) => {
+            // The parser would have turned it into a float, silently losing
+            // digits; refuse instead.
+            let error = RpcError::new(
+                ErrorCode::InvalidRequest,
+                "an integer in this request does not fit in 64 bits; send it as a string",
+            );
+            Read::Refused(Response::err(request_id(&message), error))
+        }
         Ok(message) => Read::Message(message),
         Err(err) => {
             let error = RpcError::new(ErrorCode::ParseError, format!("malformed JSON: {err}"));
             Read::Refused(Response::err(None, error))
         }
+    }
+}
+
+/// Whether `json` holds an integer literal outside both `i64` and `u64`
+/// (valid JSON, but `serde_json` would read it as a lossy float). Scans the
+/// text once, skipping strings.
+fn has_oversized_integer(json: &[u8]) -> bool {
+    let mut index = 0;
+    while index < json.len() {
+        match json[index] {
+            b'"' => {
+                index += 1;
+                while index < json.len() && json[index] != b'"' {
+                    index += if json[index] == b'\\' { 2 } else { 1 };
+                }
+                index += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = index;
+                while index < json.len()
+                    && matches!(json[index], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    index += 1;
+                }
+                let token = &json[start..index];
+                let integer = !token.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+                if integer {
+                    let text = std::str::from_utf8(token).unwrap_or_default();
+                    if text.parse::<i64>().is_err() && text.parse::<u64>().is_err() {
+                        return true;
+                    }
+                }
+            }
+            _ => index += 1,
+        }
+    }
+    false
+}
+
+/// The id of a single request, for answering it before it is parsed.
+fn request_id(message: &Value) -> Option<Id> {
+    match message.get("id")? {
+        Value::String(text) => Some(Id::String(text.clone())),
+        Value::Number(number) => number.as_i64().map(Id::Number),
+        _ => None,
     }
 }
 
@@ -576,6 +625,25 @@ mod tests {
             Ok(_) => "ok".into(),
             Err(response) => response.error.unwrap().data.unwrap().kind,
         }
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_found_outside_strings_only() {
+        let oversized = |text: &str| has_oversized_integer(text.as_bytes());
+        assert!(oversized(r#"{"n": 18446744073709551616}"#));
+        assert!(oversized(r#"{"n": -9223372036854775809}"#));
+        assert!(oversized(
+            r#"[1, 2, 100000000000000000000000000000000000000000000]"#
+        ));
+        assert!(!oversized(
+            r#"{"n": 18446744073709551615, "m": -9223372036854775808}"#
+        ));
+        assert!(!oversized(
+            r#"{"n": 1e300, "m": 1.5, "s": "18446744073709551616"}"#
+        ));
+        assert!(!oversized(
+            r#"{"s": "esc \" 99999999999999999999999 \" end"}"#
+        ));
     }
 
     #[test]

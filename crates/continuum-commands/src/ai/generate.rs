@@ -379,7 +379,7 @@ mod tests {
     fn schema_error(params: Value) -> String {
         let module = super::super::AiModule::new(
             continuum_inference::ProviderRegistry::default(),
-            "/h/providers.toml".into(),
+            "/h/providers.toml",
         );
         let registry = RegistryBuilder::new()
             .module(&module as &dyn Module)

@@ -17,8 +17,11 @@ use continuum_inference::{
 };
 use continuum_kernel::command::{erase, CommandError, ErasedCommand, Module};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+
+/// How messages name the daemon's home.
+const HOME_SHOWN: &str = "$CONTINUUM_HOME";
 
 /// Contributes the `ai/*` commands over one set of providers.
 pub struct AiModule {
@@ -28,7 +31,10 @@ pub struct AiModule {
 /// The providers the daemon loaded, and why none were, if so.
 struct Providers {
     registry: ProviderRegistry,
-    file: PathBuf,
+    /// Where the configuration lives, as callers are told it: relative to
+    /// `$CONTINUUM_HOME`, so no caller (a TCP client, a persona) learns the
+    /// home's absolute path.
+    file: String,
     /// The configuration error, when `providers.toml` (or
     /// `CONTINUUM_THINKING`) could not be used. Never holds a key: config
     /// errors do not echo values.
@@ -49,25 +55,28 @@ impl AiModule {
             }
             Err(err) => {
                 tracing::warn!(error = %err, "inference providers not loaded; ai/* commands report why");
-                (ProviderRegistry::default(), Some(err.to_string()))
+                let shown = err
+                    .to_string()
+                    .replace(&home.display().to_string(), HOME_SHOWN);
+                (ProviderRegistry::default(), Some(shown))
             }
         };
         AiModule {
             providers: Arc::new(Providers {
                 registry,
-                file,
+                file: format!("{HOME_SHOWN}/{PROVIDERS_FILE}"),
                 load_error,
             }),
         }
     }
 
-    /// A module over an already built registry (`file` is where its
-    /// configuration would live, for error messages).
-    pub fn new(registry: ProviderRegistry, file: PathBuf) -> AiModule {
+    /// A module over an already built registry (`file` is how error
+    /// messages name where its configuration would live).
+    pub fn new(registry: ProviderRegistry, file: impl Into<String>) -> AiModule {
         AiModule {
             providers: Arc::new(Providers {
                 registry,
-                file,
+                file: file.into(),
                 load_error: None,
             }),
         }
@@ -86,7 +95,7 @@ impl Module for AiModule {
 impl Providers {
     /// The adapter for `requested`, or for the default provider when `None`.
     fn adapter(&self, requested: Option<&str>) -> Result<Arc<dyn InferenceAdapter>, CommandError> {
-        let file = self.file.display();
+        let file = &self.file;
         if let Some(err) = &self.load_error {
             return Err(CommandError::Unavailable(format!(
                 "no inference provider is available because {file} could not be used: {err}; fix it and restart the daemon (cu stop; cu start)"

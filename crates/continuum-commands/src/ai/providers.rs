@@ -41,7 +41,7 @@ impl Command for AiProviders {
         Ok(ProvidersOutput {
             providers: providers.registry.providers(),
             default_provider: providers.registry.default_provider().map(str::to_owned),
-            config_file: providers.file.display().to_string(),
+            config_file: providers.file.clone(),
             config_error: providers.load_error.clone(),
         })
     }
