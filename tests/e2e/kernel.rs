@@ -311,3 +311,16 @@ fn input_hygiene_through_cu_and_the_wire() {
         assert_eq!(mode, 0o600, "{}", entry.path().display());
     }
 }
+
+#[test]
+fn command_help_works_while_the_daemon_is_stopped() {
+    let t = TestHome::new();
+    t.start();
+    assert_eq!(t.cu(&["stop"]).code(), 0);
+    let help = t.cu(&["data/create", "--help"]);
+    assert_eq!(help.code(), 0, "{help:?}");
+    assert!(help.stdout().contains("--collection"), "{help:?}");
+    assert!(help.stderr().contains("not running"), "{help:?}");
+    let call = t.cu(&["data/create", "--collection", "c"]);
+    assert_eq!(call.code(), 3, "a call still needs the daemon: {call:?}");
+}

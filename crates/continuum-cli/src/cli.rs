@@ -211,10 +211,6 @@ fn cmd_status(home: &Home) -> u8 {
     code
 }
 
-fn connect(bin: &str, home: &Home) -> Result<Client, u8> {
-    Client::connect(&home.socket()).map_err(|err| report_client_error(bin, &err))
-}
-
 fn report_client_error(bin: &str, err: &ClientError) -> u8 {
     match err {
         ClientError::NotRunning(_) => {
@@ -267,9 +263,13 @@ fn cmd_call(
     rest: &[String],
     max_trust: Option<Trust>,
 ) -> u8 {
-    let mut client = match connect(bin, home) {
+    let wants_help = rest.iter().any(|arg| arg == "--help" || arg == "-h");
+    let mut client = match Client::connect(&home.socket()) {
         Ok(client) => client,
-        Err(code) => return code,
+        Err(ClientError::NotRunning(_)) if wants_help => {
+            return offline_help(bin, home, command, rest);
+        }
+        Err(err) => return report_client_error(bin, &err),
     };
     if let Some(max) = max_trust {
         client.limit_trust(max);
@@ -293,6 +293,32 @@ fn cmd_call(
         },
     };
     call_and_print(bin, &mut client, command, params)
+}
+
+/// `cu <command> --help` while the daemon is stopped: the flags of the
+/// catalog it served when it last started.
+fn offline_help(bin: &str, home: &Home, command: &str, rest: &[String]) -> u8 {
+    let cached = std::fs::read(home.catalog_file())
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|catalog| {
+            serde_json::from_value::<Vec<CommandDescriptor>>(catalog["commands"].clone()).ok()
+        });
+    let Some(descriptor) = cached
+        .into_iter()
+        .flatten()
+        .find(|descriptor| descriptor.name == command)
+    else {
+        eprintln!(
+            "{bin}: the daemon is not running and has no catalog naming '{command}'; start it with `{bin} start` to see its commands"
+        );
+        return exit::NOT_RUNNING;
+    };
+    eprintln!("(the daemon is not running: flags from the catalog it served when it last started)");
+    match flags::params_from_args(bin, &descriptor, rest) {
+        Ok(_) => exit::OK,
+        Err(err) => report_flag_error(bin, &descriptor, err),
+    }
 }
 
 /// `cu <command> -`: the params as one JSON object on stdin, for params too

@@ -240,6 +240,7 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
         shutdown.clone(),
     ));
     let mint = build_kernel(&state, &services, &daemon_config, &extra)?;
+    write_catalog(&home, &mint);
     let mut owner_limits = ListenerLimits::OWNER;
     owner_limits.connection.max_frame_bytes = config.max_frame_bytes;
     let remote_limits = daemon_config.remote_limits(config.max_frame_bytes);
@@ -307,6 +308,33 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
     tracing::info!("stopped");
     drop(instance);
     Ok(())
+}
+
+/// Leaves the catalog beside the socket (0600) for `cu <command> --help`
+/// while the daemon is stopped. Best effort: help is a convenience.
+fn write_catalog(home: &Home, mint: &CallerMint) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let descriptors: Vec<_> = mint
+        .dispatcher()
+        .registry()
+        .entries()
+        .map(|entry| entry.descriptor().as_ref().clone())
+        .collect();
+    let written = serde_json::to_vec(&serde_json::json!({"commands": descriptors}))
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(home.catalog_file())?
+                .write_all(&bytes)
+        });
+    if let Err(err) = written {
+        tracing::warn!(error = %err, "could not write the catalog for offline help");
+    }
 }
 
 /// Keeps the watermark store bounded: entries whose every grant has expired

@@ -73,6 +73,13 @@ impl Home {
         self.root.join("data")
     }
 
+    /// The catalog the daemon served when it last started (descriptors as
+    /// `commands/list` gives them to the owner), so `cu <command> --help`
+    /// works while it is stopped.
+    pub fn catalog_file(&self) -> PathBuf {
+        self.run_dir().join("catalog.json")
+    }
+
     /// The daemon's configuration (per-command limits, ...). Optional.
     pub fn config_file(&self) -> PathBuf {
         self.root.join("config.toml")
