@@ -8,6 +8,17 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The state letter of `pid` in /proc (`R`, `S`, `T` for stopped, ...).
+fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
 /// Runs `command`, killing it (and failing) if it has not exited in `limit`:
 /// a hang is a failure, not a stuck suite.
 fn within(limit: Duration, command: &mut Command) -> Output {
@@ -68,9 +79,23 @@ fn cu_never_hangs_on_a_stopped_daemon_and_stop_falls_back_to_signals() {
     t.start();
     let pid = t.pid().unwrap();
     send_signal(pid, libc::SIGSTOP);
+    // Signal delivery is asynchronous: wait until the kernel shows it stopped.
+    let stopped = Instant::now();
+    while process_state(pid) != Some('T') {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "pid {pid} never stopped"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 
     let ping = within(Duration::from_secs(30), &mut t.cu_command(&["ping"]));
-    assert_eq!(ping.status.code(), Some(3), "{ping:?}");
+    assert_eq!(
+        ping.status.code(),
+        Some(3),
+        "{ping:?} (daemon state now {:?})",
+        process_state(pid)
+    );
     assert!(String::from_utf8_lossy(&ping.stderr).contains("did not answer"));
     let status = within(Duration::from_secs(30), &mut t.cu_command(&["status"]));
     assert_eq!(status.status.code(), Some(1), "{status:?}");

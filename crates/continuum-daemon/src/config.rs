@@ -18,6 +18,9 @@
 //! write_timeout_ms = 30000  # answers unread this long: the connection is dropped
 //! idle_timeout_ms = 120000  # nothing in flight, no complete frame: dropped
 //! max_requests_per_second = 200  # per connection; beyond, `overloaded`
+//!
+//! [audit]
+//! keep_records = 1000000  # retention: older records are dropped (signed base)
 //! ```
 
 use continuum_ipc::ListenerLimits;
@@ -37,6 +40,19 @@ pub struct DaemonConfig {
     /// Limits of the remote listeners (TCP and peers).
     #[serde(default)]
     pub transport: TransportLimits,
+    /// Audit log retention.
+    #[serde(default)]
+    pub audit: AuditRetention,
+}
+
+/// `[audit]`: how much of the audit log to keep.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRetention {
+    /// Keep at most this many of the newest records (checked every ten
+    /// minutes and at start); absent keeps everything. Dropped records stay
+    /// accounted for: the chain verifies from a base the node key signs.
+    pub keep_records: Option<u64>,
 }
 
 /// `[transport]`: what one remote listener and each of its connections may

@@ -280,6 +280,13 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
         Arc::clone(&services.watermarks),
         shutdown.clone(),
     ));
+    if let Some(keep) = daemon_config.audit.keep_records {
+        connections.spawn(retain_audit(
+            Arc::clone(&services.audit),
+            keep,
+            shutdown.clone(),
+        ));
+    }
     spawn_signal_handler(shutdown.clone()).map_err(io_err("installing signal handlers"))?;
     tracing::info!(
         pid = std::process::id(),
@@ -334,6 +341,29 @@ fn write_catalog(home: &Home, mint: &CallerMint) {
         });
     if let Err(err) = written {
         tracing::warn!(error = %err, "could not write the catalog for offline help");
+    }
+}
+
+/// Audit retention: keeps the newest `keep` records, at start and every
+/// [`WATERMARK_EVICTION_EVERY`].
+async fn retain_audit(audit: Arc<dyn AuditStore>, keep: u64, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(WATERMARK_EVICTION_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match audit.compact(keep).await {
+            Ok(report) if report.dropped > 0 => {
+                tracing::info!(
+                    dropped = report.dropped,
+                    base = report.base_seq,
+                    "audit retention dropped old records"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "audit retention failed"),
+        }
     }
 }
 

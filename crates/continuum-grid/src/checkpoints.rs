@@ -1,10 +1,12 @@
 //! The audit log's anchor: after every commit, the node key signs the chain's
 //! head (`seq`, `hash`) into `<home>/data/audit.anchor`, a file beside the
-//! database, not inside it. Deleting the newest records, or replacing them
-//! with a consistent but different ending, then no longer matches the
-//! signed head, and the log says so (`continuum-store`'s `AuditAnchor`).
+//! database, not inside it; after retention drops old records, it signs the
+//! new base into `audit.base`. Deleting the newest records, replacing them
+//! with a consistent but different ending, or dropping old records behind
+//! retention's back then no longer matches what was signed, and the log
+//! says so (`continuum-store`'s `AuditAnchor`).
 
-use crate::NodeIdentity;
+use crate::{AuditPoint, NodeIdentity};
 use continuum_store::{AuditAnchor, StoreError};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -21,32 +23,41 @@ struct Checkpoint {
     signature: String,
 }
 
-/// The audit anchor kept by this node: signed with its key, in one file.
+/// The audit anchor kept by this node: signed with its key, in two files.
 pub struct AuditCheckpoints {
     identity: Arc<NodeIdentity>,
-    path: PathBuf,
+    head: PathBuf,
+    base: PathBuf,
 }
 
 impl AuditCheckpoints {
-    /// Checkpoints signed by `identity`, kept at `path` (0600).
-    pub fn new(identity: Arc<NodeIdentity>, path: PathBuf) -> Self {
-        AuditCheckpoints { identity, path }
+    /// Checkpoints signed by `identity`, kept at `head` and beside it with
+    /// the extension `base` (both 0600).
+    pub fn new(identity: Arc<NodeIdentity>, head: PathBuf) -> Self {
+        let base = head.with_extension("base");
+        AuditCheckpoints {
+            identity,
+            head,
+            base,
+        }
     }
-}
 
-fn backend(what: &str, err: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("audit anchor: {what}: {err}"))
-}
+    fn path(&self, point: AuditPoint) -> &PathBuf {
+        match point {
+            AuditPoint::Head => &self.head,
+            AuditPoint::Base => &self.base,
+        }
+    }
 
-impl AuditAnchor for AuditCheckpoints {
-    fn seal(&self, seq: u64, hash: &str) -> Result<(), StoreError> {
+    fn write(&self, point: AuditPoint, seq: u64, hash: &str) -> Result<(), StoreError> {
         let checkpoint = Checkpoint {
             seq,
             hash: hash.to_owned(),
-            signature: hex::encode(self.identity.sign_audit_head(seq, hash)),
+            signature: hex::encode(self.identity.sign_audit(point, seq, hash)),
         };
         let text = serde_json::to_vec(&checkpoint).map_err(|err| backend("encode", err))?;
-        let tmp = self.path.with_extension("anchor.tmp");
+        let path = self.path(point);
+        let tmp = path.with_extension("tmp");
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -55,11 +66,11 @@ impl AuditAnchor for AuditCheckpoints {
             .open(&tmp)
             .map_err(|err| backend("write", err))?;
         file.write_all(&text).map_err(|err| backend("write", err))?;
-        std::fs::rename(&tmp, &self.path).map_err(|err| backend("write", err))
+        std::fs::rename(&tmp, path).map_err(|err| backend("write", err))
     }
 
-    fn last(&self) -> Result<Option<(u64, String)>, StoreError> {
-        let text = match std::fs::read(&self.path) {
+    fn read(&self, point: AuditPoint) -> Result<Option<(u64, String)>, StoreError> {
+        let text = match std::fs::read(self.path(point)) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(backend("read", err)),
@@ -72,7 +83,7 @@ impl AuditAnchor for AuditCheckpoints {
             .ok_or_else(|| backend("unreadable", "the signature is not 128 hex characters"))?;
         if !self
             .identity
-            .verifies_audit_head(checkpoint.seq, &checkpoint.hash, &signature)
+            .verifies_audit(point, checkpoint.seq, &checkpoint.hash, &signature)
         {
             return Err(backend(
                 "forged",
@@ -80,6 +91,28 @@ impl AuditAnchor for AuditCheckpoints {
             ));
         }
         Ok(Some((checkpoint.seq, checkpoint.hash)))
+    }
+}
+
+fn backend(what: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("audit anchor: {what}: {err}"))
+}
+
+impl AuditAnchor for AuditCheckpoints {
+    fn seal(&self, seq: u64, hash: &str) -> Result<(), StoreError> {
+        self.write(AuditPoint::Head, seq, hash)
+    }
+
+    fn last(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.read(AuditPoint::Head)
+    }
+
+    fn seal_base(&self, seq: u64, hash: &str) -> Result<(), StoreError> {
+        self.write(AuditPoint::Base, seq, hash)
+    }
+
+    fn base(&self) -> Result<Option<(u64, String)>, StoreError> {
+        self.read(AuditPoint::Base)
     }
 }
 
@@ -102,5 +135,15 @@ mod tests {
         )
         .unwrap();
         assert!(anchor.last().unwrap_err().to_string().contains("forged"));
+        // A head signature does not pass as a base one.
+        anchor.seal(9, "cd").unwrap();
+        std::fs::copy(
+            dir.path().join("audit.anchor"),
+            dir.path().join("audit.base"),
+        )
+        .unwrap();
+        assert!(anchor.base().unwrap_err().to_string().contains("forged"));
+        anchor.seal_base(4, "ef").unwrap();
+        assert_eq!(anchor.base().unwrap(), Some((4, "ef".to_owned())));
     }
 }

@@ -176,29 +176,49 @@ impl NodeIdentity {
         issue_grant(&self.key, spec)
     }
 
-    /// Signs "the audit chain's head is record `seq` with hash `hash`". The
-    /// message is domain-separated, so the signature can serve nothing else.
-    pub fn sign_audit_head(&self, seq: u64, hash: &str) -> [u8; 64] {
+    /// Signs "the audit chain's `point` is record `seq` with hash `hash`".
+    /// The message is domain-separated per point, so the signature can serve
+    /// nothing else.
+    pub fn sign_audit(&self, point: AuditPoint, seq: u64, hash: &str) -> [u8; 64] {
         use ed25519_dalek::Signer;
-        self.key.sign(&audit_head_message(seq, hash)).to_bytes()
+        self.key.sign(&audit_message(point, seq, hash)).to_bytes()
     }
 
     /// Whether `signature` is this node's (strictly verified) signature of
-    /// the audit head `seq`, `hash`.
-    pub fn verifies_audit_head(&self, seq: u64, hash: &str, signature: &[u8; 64]) -> bool {
+    /// the audit `point` `seq`, `hash`.
+    pub fn verifies_audit(
+        &self,
+        point: AuditPoint,
+        seq: u64,
+        hash: &str,
+        signature: &[u8; 64],
+    ) -> bool {
         self.key
             .verifying_key()
             .verify_strict(
-                &audit_head_message(seq, hash),
+                &audit_message(point, seq, hash),
                 &ed25519_dalek::Signature::from_bytes(signature),
             )
             .is_ok()
     }
 }
 
-/// The signed bytes of an audit-head checkpoint.
-fn audit_head_message(seq: u64, hash: &str) -> Vec<u8> {
-    let mut message = b"continuum-audit-head/1\0".to_vec();
+/// Which end of the audit chain a checkpoint vouches for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditPoint {
+    /// The newest record.
+    Head,
+    /// The last record retention dropped (the chain starts after it).
+    Base,
+}
+
+/// The signed bytes of an audit checkpoint.
+fn audit_message(point: AuditPoint, seq: u64, hash: &str) -> Vec<u8> {
+    let domain: &[u8] = match point {
+        AuditPoint::Head => b"continuum-audit-head/1\0",
+        AuditPoint::Base => b"continuum-audit-base/1\0",
+    };
+    let mut message = domain.to_vec();
     message.extend_from_slice(&seq.to_be_bytes());
     message.extend_from_slice(hash.as_bytes());
     message

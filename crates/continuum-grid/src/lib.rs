@@ -15,5 +15,5 @@ mod issuer;
 
 pub use authorizer::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
 pub use checkpoints::AuditCheckpoints;
-pub use identity::{IdentityError, NodeIdentity};
+pub use identity::{AuditPoint, IdentityError, NodeIdentity};
 pub use issuer::{GrantIssuer, IssueRequest, MAX_ISSUABLE_EPOCH};

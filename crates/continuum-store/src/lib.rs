@@ -26,8 +26,8 @@ pub mod testing;
 pub mod watermarks;
 
 pub use audit::{
-    AuditAnchor, AuditRecord, AuditStore, MemoryAuditLog, SqliteAuditLog, VerifyReport,
-    GENESIS_HASH,
+    AuditAnchor, AuditRecord, AuditStore, ChainBase, CompactReport, MemoryAuditLog, SqliteAuditLog,
+    VerifyReport, GENESIS_HASH,
 };
 pub use documents::{
     check_collection, check_id, Document, DocumentStore, ListQuery, MemoryDocumentStore, Order,

@@ -202,7 +202,7 @@ mod tests {
                 None,
             )
             .unwrap(),
-            file: PathBuf::from("/home/u/.continuum/providers.toml"),
+            file: "$CONTINUUM_HOME/providers.toml".into(),
             load_error: None,
         }
     }
@@ -260,14 +260,15 @@ mod tests {
     fn no_providers_file_says_how_to_configure_one() {
         let p = Providers {
             registry: ProviderRegistry::default(),
-            file: PathBuf::from("/h/providers.toml"),
+            file: "$CONTINUUM_HOME/providers.toml".into(),
             load_error: None,
         };
         let err = p.adapter(Some("local")).err().unwrap();
         assert!(matches!(err, CommandError::Unavailable(_)), "{err}");
         let message = err.to_string();
         assert!(
-            message.contains("create /h/providers.toml") && message.contains("[providers.local]"),
+            message.contains("create $CONTINUUM_HOME/providers.toml")
+                && message.contains("[providers.local]"),
             "{message}"
         );
     }

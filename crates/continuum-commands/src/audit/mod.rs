@@ -3,7 +3,7 @@
 use continuum_kernel::command::{
     erase, Command, CommandError, Ctx, ErasedCommand, Module, NoParams,
 };
-use continuum_store::{AuditRecord, AuditStore, VerifyReport};
+use continuum_store::{AuditRecord, AuditStore, CompactReport, VerifyReport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -26,6 +26,7 @@ impl Module for AuditModule {
         vec![
             erase(AuditTail(Arc::clone(&self.store))),
             erase(AuditVerify(Arc::clone(&self.store))),
+            erase(AuditCompact(Arc::clone(&self.store))),
         ]
     }
 }
@@ -105,5 +106,32 @@ impl Command for AuditVerify {
         );
         let detail = serde_json::to_value(&report).unwrap_or_default();
         Err(CommandError::Tampered { message, detail })
+    }
+}
+
+/// Retention: drops the oldest records, keeping the chain verifiable.
+pub struct AuditCompact(Arc<dyn AuditStore>);
+
+/// Params of `audit/compact`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompactParams {
+    /// How many of the newest records to keep (at least 1).
+    #[schemars(range(min = 1))]
+    pub keep: u64,
+}
+
+impl Command for AuditCompact {
+    const NAME: &'static str = "audit/compact";
+    const DESCRIPTION: &'static str = "Drop all but the newest `keep` audit records; the chain still verifies from the last dropped record, whose hash the node key signs.";
+    const DESTRUCTIVE: bool = true;
+    type Params = CompactParams;
+    type Output = CompactReport;
+
+    async fn run(&self, _: Ctx, p: CompactParams) -> Result<CompactReport, CommandError> {
+        self.0
+            .compact(p.keep)
+            .await
+            .map_err(|e| CommandError::Unavailable(e.to_string()))
     }
 }

@@ -63,6 +63,29 @@ pub struct VerifyReport {
     /// What is wrong with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// When older records were compacted away: the last record dropped,
+    /// whose hash the first kept record links to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_seq: Option<u64>,
+}
+
+/// Where a chain starts: the genesis, or the last record compaction dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBase {
+    /// The last dropped record's seq (0 = nothing dropped).
+    pub seq: u64,
+    /// Its hash (the genesis hash when nothing was dropped).
+    pub hash: String,
+}
+
+impl ChainBase {
+    /// The start of a chain nothing was dropped from.
+    pub fn genesis() -> ChainBase {
+        ChainBase {
+            seq: 0,
+            hash: GENESIS_HASH.to_owned(),
+        }
+    }
 }
 
 fn one() -> u64 {
@@ -155,10 +178,14 @@ impl AuditRecord {
 }
 
 /// Checks records given in `seq` order.
-pub(crate) fn verify_chain<'a>(records: impl IntoIterator<Item = &'a AuditRecord>) -> VerifyReport {
-    let mut expected_prev = GENESIS_HASH.to_owned();
+pub(crate) fn verify_chain<'a>(
+    records: impl IntoIterator<Item = &'a AuditRecord>,
+    base: &ChainBase,
+) -> VerifyReport {
+    let mut expected_prev = base.hash.clone();
     let mut count = 0;
-    for (expected_seq, record) in (1..).zip(records) {
+    let base_seq = (base.seq > 0).then_some(base.seq);
+    for (expected_seq, record) in (base.seq + 1..).zip(records) {
         count += 1;
         let problem = if record.seq != expected_seq {
             Some(format!(
@@ -178,6 +205,7 @@ pub(crate) fn verify_chain<'a>(records: impl IntoIterator<Item = &'a AuditRecord
                 records: count,
                 first_bad_seq: Some(record.seq),
                 problem: Some(problem),
+                base_seq,
             };
         }
         expected_prev.clone_from(&record.hash);
@@ -187,6 +215,7 @@ pub(crate) fn verify_chain<'a>(records: impl IntoIterator<Item = &'a AuditRecord
         records: count,
         first_bad_seq: None,
         problem: None,
+        base_seq,
     }
 }
 
@@ -221,22 +250,44 @@ mod tests {
 
     #[test]
     fn intact_chain_verifies() {
-        assert!(verify_chain(&chain(5)).ok);
+        assert!(verify_chain(&chain(5), &ChainBase::genesis()).ok);
     }
 
     #[test]
     fn edited_record_is_detected() {
         let mut records = chain(5);
         records[2].reason = "grant".into();
-        let report = verify_chain(&records);
+        let report = verify_chain(&records, &ChainBase::genesis());
         assert_eq!(report.first_bad_seq, Some(3));
+    }
+
+    #[test]
+    fn a_compacted_chain_verifies_from_its_base_and_only_from_it() {
+        let records = chain(8);
+        let base = ChainBase {
+            seq: 3,
+            hash: records[2].hash.clone(),
+        };
+        let report = verify_chain(&records[3..], &base);
+        assert!(report.ok, "{report:?}");
+        assert_eq!((report.records, report.base_seq), (5, Some(3)));
+        // A different base, or records that do not start right after it, fail.
+        let wrong = ChainBase {
+            seq: 3,
+            hash: records[1].hash.clone(),
+        };
+        assert!(!verify_chain(&records[3..], &wrong).ok);
+        assert!(!verify_chain(&records[4..], &base).ok);
     }
 
     #[test]
     fn deleted_record_is_detected() {
         let mut records = chain(5);
         records.remove(1);
-        assert_eq!(verify_chain(&records).first_bad_seq, Some(3));
+        assert_eq!(
+            verify_chain(&records, &ChainBase::genesis()).first_bad_seq,
+            Some(3)
+        );
     }
 
     #[test]

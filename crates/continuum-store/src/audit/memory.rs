@@ -1,15 +1,23 @@
 //! In-memory audit log for tests.
 
 use super::chain::verify_chain;
-use super::{AuditEvent, AuditRecord, AuditStore, VerifyReport, GENESIS_HASH};
+use super::{AuditEvent, AuditRecord, AuditStore, ChainBase, CompactReport, VerifyReport};
 use crate::{BoxFuture, StoreError};
 use std::sync::Mutex;
 
 /// Keeps the chain in a vector. Same sealing rules as the durable log.
-#[derive(Default)]
 pub struct MemoryAuditLog {
-    records: Mutex<Vec<AuditRecord>>,
+    chain: Mutex<(ChainBase, Vec<AuditRecord>)>,
     fail: std::sync::atomic::AtomicBool,
+}
+
+impl Default for MemoryAuditLog {
+    fn default() -> Self {
+        MemoryAuditLog {
+            chain: Mutex::new((ChainBase::genesis(), Vec::new())),
+            fail: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
 }
 
 impl MemoryAuditLog {
@@ -25,17 +33,19 @@ impl MemoryAuditLog {
 
     /// A copy of every record.
     pub fn records(&self) -> Vec<AuditRecord> {
-        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+        self.chain
+            .lock()
+            .map(|chain| chain.1.clone())
+            .unwrap_or_default()
     }
 
     fn push(&self, event: AuditEvent) {
-        if let Ok(mut records) = self.records.lock() {
-            let prev = records
+        if let Ok(mut chain) = self.chain.lock() {
+            let (base, records) = &mut *chain;
+            let (seq, prev) = records
                 .last()
-                .map_or(GENESIS_HASH, |r| r.hash.as_str())
-                .to_owned();
-            let seq = records.len() as u64 + 1;
-            records.push(AuditRecord::seal(seq, event, &prev));
+                .map_or((base.seq, base.hash.clone()), |r| (r.seq, r.hash.clone()));
+            records.push(AuditRecord::seal(seq + 1, event, &prev));
         }
     }
 }
@@ -64,10 +74,41 @@ impl AuditStore for MemoryAuditLog {
     }
 
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>> {
-        Box::pin(async move { Ok(verify_chain(&self.records())) })
+        Box::pin(async move {
+            let chain = self
+                .chain
+                .lock()
+                .map_err(|_| StoreError::Backend("audit log poisoned".into()))?;
+            Ok(verify_chain(&chain.1, &chain.0))
+        })
     }
 
     fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
+    }
+
+    fn compact(&self, keep: u64) -> BoxFuture<'_, Result<CompactReport, StoreError>> {
+        Box::pin(async move {
+            let mut chain = self
+                .chain
+                .lock()
+                .map_err(|_| StoreError::Backend("audit log poisoned".into()))?;
+            let (base, records) = &mut *chain;
+            let keep = keep.max(1) as usize;
+            let dropped = records.len().saturating_sub(keep);
+            if dropped > 0 {
+                let last = &records[dropped - 1];
+                *base = ChainBase {
+                    seq: last.seq,
+                    hash: last.hash.clone(),
+                };
+                records.drain(..dropped);
+            }
+            Ok(CompactReport {
+                dropped: dropped as u64,
+                kept: records.len() as u64,
+                base_seq: base.seq,
+            })
+        })
     }
 }

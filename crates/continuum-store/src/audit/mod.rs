@@ -10,7 +10,7 @@ mod chain;
 mod memory;
 mod sqlite;
 
-pub use chain::{AuditRecord, VerifyReport, GENESIS_HASH};
+pub use chain::{AuditRecord, ChainBase, VerifyReport, GENESIS_HASH};
 pub use continuum_wire::{AuditEvent, Outcome};
 pub use memory::MemoryAuditLog;
 pub use sqlite::SqliteAuditLog;
@@ -29,6 +29,25 @@ pub trait AuditStore: Send + Sync {
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>>;
     /// Waits until everything queued so far is durable.
     fn flush(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Retention: drops all but the newest `keep` records (at least one is
+    /// kept). The chain stays verifiable: the last dropped record becomes
+    /// its base (its seq and hash kept, and signed by the anchor when there
+    /// is one).
+    fn compact(&self, keep: u64) -> BoxFuture<'_, Result<CompactReport, StoreError>>;
+}
+
+/// What a compaction did.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct CompactReport {
+    /// Records dropped now.
+    pub dropped: u64,
+    /// Records kept.
+    pub kept: u64,
+    /// The chain's base after compaction (0: nothing was ever dropped).
+    pub base_seq: u64,
 }
 
 /// Where the head of the chain is anchored outside the database, signed, so
@@ -40,6 +59,11 @@ pub trait AuditAnchor: Send + Sync {
     /// The last head sealed, if any. An anchor that exists but does not
     /// verify is an error.
     fn last(&self) -> Result<Option<(u64, String)>, StoreError>;
+    /// Records that records up to `seq` were dropped and the chain now
+    /// starts after record `seq`, whose hash was `hash`.
+    fn seal_base(&self, seq: u64, hash: &str) -> Result<(), StoreError>;
+    /// The base last sealed, if any (verified like [`last`](Self::last)).
+    fn base(&self) -> Result<Option<(u64, String)>, StoreError>;
 }
 
 /// The audit writer has stopped (the daemon is shutting down).

@@ -5,8 +5,8 @@
 
 use super::chain::verify_chain;
 use super::{
-    writer_stopped, AuditAnchor, AuditEvent, AuditRecord, AuditStore, Outcome, VerifyReport,
-    GENESIS_HASH,
+    writer_stopped, AuditAnchor, AuditEvent, AuditRecord, AuditStore, ChainBase, CompactReport,
+    Outcome, VerifyReport,
 };
 use crate::{BoxFuture, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -26,6 +26,8 @@ enum Control {
     Durable(AuditEvent, Ack),
     /// Commit everything queued and say when it is durable.
     Flush(Ack),
+    /// Commit everything queued, then keep only the newest `u64` records.
+    Compact(u64, oneshot::Sender<Result<CompactReport, StoreError>>),
 }
 
 /// How long queued appends (allowed calls of commands that are not
@@ -58,6 +60,7 @@ fn check_at_open(conn: &Connection, anchor: Option<&dyn AuditAnchor>) -> Result<
     let Some(anchor) = anchor else {
         return Ok(());
     };
+    check_anchored_base(conn, anchor)?;
     let anchored = anchor.last().map_err(|err| err.to_string())?;
     match anchored {
         Some((seq, hash)) => check_anchored_head(conn, seq, &hash),
@@ -67,6 +70,23 @@ fn check_at_open(conn: &Connection, anchor: Option<&dyn AuditAnchor>) -> Result<
             let (seq, hash) = chain_head(conn).map_err(|err| err.to_string())?;
             anchor.seal(seq, &hash).map_err(|err| err.to_string())
         }
+    }
+}
+
+/// Whether the base the log starts from is the one the anchor signed. A
+/// compaction interrupted between its commit and its signature leaves the
+/// log *behind* the signed base, still holding the signed record: accepted.
+fn check_anchored_base(conn: &Connection, anchor: &dyn AuditAnchor) -> Result<(), String> {
+    let base = chain_base(conn).map_err(|err| err.to_string())?;
+    let signed = anchor.base().map_err(|err| err.to_string())?;
+    match signed {
+        Some((seq, hash)) if seq == base.seq && hash == base.hash => Ok(()),
+        Some((seq, hash)) if seq > base.seq => check_anchored_head(conn, seq, &hash),
+        None if base.seq == 0 => Ok(()),
+        _ => Err(format!(
+            "the log starts after record {}, which is not the base the node key signed (records were dropped outside retention)",
+            base.seq
+        )),
     }
 }
 
@@ -164,7 +184,17 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE IF NOT EXISTS audit_base (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
 ";
+
+/// The append-only guard against deletes, lifted only inside a retention
+/// transaction.
+const NO_DELETE_TRIGGER: &str = "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;";
 
 /// Columns added after the first release, each `(name, type)`; added in
 /// place to older logs, whose records keep verifying (absent = NULL).
@@ -292,23 +322,40 @@ impl AuditStore for SqliteAuditLog {
                 .map_err(store_err)?;
             let rows = stmt.query_map([], row_to_record).map_err(store_err)?;
             let records = rows.collect::<Result<Vec<_>, _>>().map_err(store_err)?;
-            let report = verify_chain(&records);
-            let Some((seq, hash)) = anchor.map(|anchor| anchor.last()).transpose()?.flatten()
-            else {
+            let base = chain_base(conn)?;
+            let report = verify_chain(&records, &base);
+            let Some(anchor) = anchor else {
                 return Ok(report);
             };
             if !report.ok {
                 return Ok(report);
             }
-            Ok(match check_anchored_head(conn, seq, &hash) {
+            let anchored = check_anchored_base(conn, anchor.as_ref()).and_then(|()| {
+                match anchor.last().map_err(|err| err.to_string())? {
+                    Some((seq, hash)) => check_anchored_head(conn, seq, &hash),
+                    None => Ok(()),
+                }
+            });
+            Ok(match anchored {
                 Ok(()) => report,
                 Err(problem) => VerifyReport {
                     ok: false,
-                    records: report.records,
-                    first_bad_seq: Some(seq.min(report.records + 1)),
+                    first_bad_seq: Some(base.seq + report.records + 1),
                     problem: Some(problem),
+                    ..report
                 },
             })
+        })
+    }
+
+    fn compact(&self, keep: u64) -> BoxFuture<'_, Result<CompactReport, StoreError>> {
+        let (ack, done) = oneshot::channel();
+        let sent = self.control.send(Control::Compact(keep, ack)).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return Err(writer_stopped());
+            }
+            done.await.map_err(|_| writer_stopped())?
         })
     }
 
@@ -357,6 +404,7 @@ fn store_err(err: rusqlite::Error) -> StoreError {
     StoreError::Backend(err.to_string())
 }
 
+/// The newest record's seq and hash; the base when every record was dropped.
 fn chain_head(conn: &Connection) -> Result<(u64, String), StoreError> {
     let head: Option<(i64, String)> = conn
         .query_row(
@@ -366,9 +414,73 @@ fn chain_head(conn: &Connection) -> Result<(u64, String), StoreError> {
         )
         .optional()
         .map_err(store_err)?;
-    Ok(head.map_or((0, GENESIS_HASH.to_owned()), |(seq, hash)| {
-        (seq as u64, hash)
-    }))
+    match head {
+        Some((seq, hash)) => Ok((seq as u64, hash)),
+        None => chain_base(conn).map(|base| (base.seq, base.hash)),
+    }
+}
+
+/// Where the chain starts: after the last record retention dropped.
+fn chain_base(conn: &Connection) -> Result<ChainBase, StoreError> {
+    let base: Option<(i64, String)> = conn
+        .query_row("SELECT seq, hash FROM audit_base WHERE id = 1", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()
+        .map_err(store_err)?;
+    Ok(
+        base.map_or_else(ChainBase::genesis, |(seq, hash)| ChainBase {
+            seq: seq as u64,
+            hash,
+        }),
+    )
+}
+
+/// Drops all but the newest `keep` records, recording the new base, in one
+/// transaction; then signs the base.
+fn compact_now(
+    conn: &mut Connection,
+    keep: u64,
+    anchor: Option<&dyn AuditAnchor>,
+) -> Result<CompactReport, StoreError> {
+    let keep = keep.max(1);
+    let tx = conn.transaction().map_err(store_err)?;
+    let (head, _) = chain_head(&tx)?;
+    let old_base = chain_base(&tx)?;
+    let new_base_seq = head.saturating_sub(keep);
+    if new_base_seq <= old_base.seq {
+        return Ok(CompactReport {
+            dropped: 0,
+            kept: head - old_base.seq,
+            base_seq: old_base.seq,
+        });
+    }
+    let hash: String = tx
+        .query_row(
+            "SELECT hash FROM audit WHERE seq = ?1",
+            [new_base_seq as i64],
+            |row| row.get(0),
+        )
+        .map_err(store_err)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO audit_base (id, seq, hash) VALUES (1, ?1, ?2)",
+        params![new_base_seq as i64, hash],
+    )
+    .map_err(store_err)?;
+    tx.execute_batch("DROP TRIGGER audit_no_delete;")
+        .map_err(store_err)?;
+    tx.execute("DELETE FROM audit WHERE seq <= ?1", [new_base_seq as i64])
+        .map_err(store_err)?;
+    tx.execute_batch(NO_DELETE_TRIGGER).map_err(store_err)?;
+    tx.commit().map_err(store_err)?;
+    if let Some(anchor) = anchor {
+        anchor.seal_base(new_base_seq, &hash)?;
+    }
+    Ok(CompactReport {
+        dropped: new_base_seq - old_base.seq,
+        kept: head - new_base_seq,
+        base_seq: new_base_seq,
+    })
 }
 
 fn writer(
@@ -411,6 +523,7 @@ fn writer(
             .map(|mut queued| queued.drain())
             .unwrap_or_default();
         let mut acks = Vec::new();
+        let mut compactions = Vec::new();
         for message in awaited {
             match message {
                 Control::Queued => {}
@@ -419,6 +532,7 @@ fn writer(
                     acks.push(ack);
                 }
                 Control::Flush(ack) => acks.push(ack),
+                Control::Compact(keep, ack) => compactions.push((keep, ack)),
             }
         }
         let before = head.0;
@@ -443,6 +557,13 @@ fn writer(
         for ack in acks {
             let _ = ack.send(result.clone());
         }
+        for (keep, ack) in compactions {
+            let report = compact_now(&mut conn, keep, anchor.as_deref());
+            if let Err(err) = &report {
+                tracing::error!(error = %err, "audit compaction failed");
+            }
+            let _ = ack.send(report);
+        }
         if !open {
             return;
         }
@@ -465,6 +586,9 @@ fn refuse_everything(control: &mpsc::Receiver<Control>, queued: &Mutex<Rollups>,
         match message {
             Control::Queued => {}
             Control::Durable(_, ack) | Control::Flush(ack) => {
+                let _ = ack.send(Err(refusal.clone()));
+            }
+            Control::Compact(_, ack) => {
                 let _ = ack.send(Err(refusal.clone()));
             }
         }
@@ -574,16 +698,64 @@ mod tests {
 
     /// An anchor kept in memory (the daemon's signs a file with the node key).
     #[derive(Default)]
-    struct TestAnchor(Mutex<Option<(u64, String)>>);
+    struct TestAnchor {
+        head: Mutex<Option<(u64, String)>>,
+        base: Mutex<Option<(u64, String)>>,
+    }
 
     impl AuditAnchor for TestAnchor {
         fn seal(&self, seq: u64, hash: &str) -> Result<(), StoreError> {
-            *self.0.lock().unwrap() = Some((seq, hash.to_owned()));
+            *self.head.lock().unwrap() = Some((seq, hash.to_owned()));
             Ok(())
         }
         fn last(&self) -> Result<Option<(u64, String)>, StoreError> {
-            Ok(self.0.lock().unwrap().clone())
+            Ok(self.head.lock().unwrap().clone())
         }
+        fn seal_base(&self, seq: u64, hash: &str) -> Result<(), StoreError> {
+            *self.base.lock().unwrap() = Some((seq, hash.to_owned()));
+            Ok(())
+        }
+        fn base(&self) -> Result<Option<(u64, String)>, StoreError> {
+            Ok(self.base.lock().unwrap().clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn retention_keeps_the_chain_verifiable_and_its_base_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        let anchor = Arc::new(TestAnchor::default());
+        {
+            let log = SqliteAuditLog::open_anchored(&path, anchor.clone()).unwrap();
+            for n in 0..10 {
+                log.append_durable(event(&format!("c{n}"))).await.unwrap();
+            }
+            let report = log.compact(4).await.unwrap();
+            assert_eq!((report.dropped, report.kept, report.base_seq), (6, 4, 6));
+            log.append_durable(event("after")).await.unwrap();
+            let verified = log.verify().await.unwrap();
+            assert!(verified.ok, "{verified:?}");
+            assert_eq!((verified.records, verified.base_seq), (5, Some(6)));
+            assert_eq!(anchor.base().unwrap().map(|(seq, _)| seq), Some(6));
+            assert_eq!(log.compact(100).await.unwrap().dropped, 0);
+        }
+        // Dropping more behind retention's back, and moving the base to
+        // match, is caught by the signed base.
+        let conn = Connection::open(&path).unwrap();
+        let hash7: String = conn
+            .query_row("SELECT hash FROM audit WHERE seq = 7", [], |row| row.get(0))
+            .unwrap();
+        conn.execute_batch("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 7;")
+            .unwrap();
+        conn.execute("UPDATE audit_base SET seq = 7, hash = ?1", [hash7])
+            .unwrap();
+        drop(conn);
+        let log = SqliteAuditLog::open_anchored(&path, anchor).unwrap();
+        let refused = log.append_durable(event("x")).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("base the node key signed"),
+            "{refused}"
+        );
     }
 
     #[tokio::test]
@@ -637,8 +809,10 @@ mod tests {
             .unwrap();
         drop(conn);
         let mut bytes = std::fs::read(&path).unwrap();
-        assert!(bytes.len() > 3 * 4096, "a few pages");
-        for byte in &mut bytes[2 * 4096 + 100..2 * 4096 + 2000] {
+        assert!(bytes.len() > 8 * 4096, "a few pages");
+        // A page in the middle of the records, header included.
+        let page = bytes.len() / 2 / 4096 * 4096;
+        for byte in &mut bytes[page..page + 2000] {
             *byte = 0x5a;
         }
         std::fs::write(&path, bytes).unwrap();

@@ -74,4 +74,18 @@ pub async fn contract(name: &str, store: &dyn AuditStore) {
     assert_eq!(counted, 25, "{name}: every queued decision is counted");
     assert!(rolled[6..].iter().all(|r| r.caller == "peer:p1"), "{name}");
     assert!(store.verify().await.unwrap().ok, "{name}");
+
+    // Retention: the newest records stay, and still verify from their base.
+    let before = store.tail(1000).await.unwrap();
+    let head = before.last().unwrap().seq;
+    let report = store.compact(3).await.unwrap();
+    assert_eq!(report.kept, 3, "{name}: {report:?}");
+    assert_eq!(report.base_seq, head - 3, "{name}");
+    let kept = store.tail(1000).await.unwrap();
+    assert_eq!(kept.first().map(|r| r.seq), Some(head - 2), "{name}");
+    store.append_durable(event(2)).await.unwrap();
+    let verified = store.verify().await.unwrap();
+    assert!(verified.ok, "{name}: {verified:?}");
+    assert_eq!(verified.base_seq, Some(head - 3), "{name}");
+    assert_eq!(store.compact(1000).await.unwrap().dropped, 0, "{name}");
 }
