@@ -242,3 +242,32 @@ fn errors_a_remote_caller_sees_never_name_the_home_path() {
         seen[0]
     );
 }
+
+#[test]
+fn a_long_call_outlives_the_idle_timeout_and_batches_count_against_in_flight() {
+    let t = TestHome::new();
+    let addr = start_with_tcp(&t, "idle_timeout_ms = 400\nmax_in_flight = 4\n");
+    let mut remote = RawClient::connect_tcp(&addr);
+    // Running past the idle timeout is not idling: the answer arrives.
+    let slow = remote.request(1, "test/sleep", json!({"ms": 1000}));
+    assert_eq!(slow["result"]["ms"], 1000, "{slow}");
+    // A batch larger than the in-flight budget is refused whole.
+    let batch: Vec<_> = (0..5)
+        .map(|id| json!({"jsonrpc": "2.0", "id": id, "method": "ping"}))
+        .collect();
+    remote.send(&json!(batch));
+    let refused = remote.recv();
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 4"),
+        "{refused}"
+    );
+    let batch: Vec<_> = (0..4)
+        .map(|id| json!({"jsonrpc": "2.0", "id": id, "method": "ping"}))
+        .collect();
+    remote.send(&json!(batch));
+    assert_eq!(remote.recv().as_array().map(Vec::len), Some(4));
+}

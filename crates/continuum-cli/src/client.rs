@@ -119,7 +119,8 @@ impl Client {
         let began = Instant::now();
         loop {
             match self.reader.read_until(b'\n', &mut self.line) {
-                Ok(0) if self.line.is_empty() => {
+                // End of stream, with nothing read or halfway through a line.
+                Ok(0) => {
                     return Err(ClientError::Io(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the daemon closed the connection before answering",
@@ -208,5 +209,35 @@ impl Client {
             }
             return response.into_result().map_err(ClientError::Rpc);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::net::UnixListener;
+
+    /// A daemon that dies halfway through an answer: the client reports a
+    /// broken connection at once instead of spinning on end-of-file.
+    #[test]
+    fn a_connection_that_ends_mid_answer_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 256];
+            let _ = stream.read(&mut request).unwrap();
+            stream
+                .write_all(br#"{"jsonrpc":"2.0","id":1,"res"#)
+                .unwrap();
+        });
+        let mut client = Client::connect(&path).unwrap();
+        let started = Instant::now();
+        let err = client.call("ping", Value::Null).unwrap_err();
+        assert!(matches!(err, ClientError::Io(_)), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        server.join().unwrap();
     }
 }

@@ -92,24 +92,28 @@ pub fn shadow_warning() -> Option<String> {
 }
 
 /// Whether some process holds the daemon's instance lock for `home` (an
-/// exclusive flock on the home directory).
+/// exclusive flock on the home directory). Read from `/proc/locks`, never by
+/// taking the lock, which would make a daemon starting at that moment fail.
 pub fn lock_is_held(home: &Home) -> bool {
-    let Ok(dir) = File::open(home.lock_target()) else {
-        return false;
-    };
-    match dir.try_lock() {
-        Ok(()) => {
-            let _ = dir.unlock();
-            false
-        }
-        Err(_) => true,
-    }
+    flock_holder(home).is_some()
 }
 
-/// The pid holding the flock on the home directory, from `/proc/locks`
-/// (`ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`, device numbers
-/// in hex), and only if that process is a daemon started for this home.
+/// The pid holding the flock on the home directory, and only if that
+/// process is a daemon started for this home (the one `cu` may signal).
 fn lock_holder(home: &Home) -> Option<i32> {
+    let pid = flock_holder(home)?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+    let home_arg = home.root().as_os_str().as_encoded_bytes();
+    args.windows(2)
+        .any(|pair| pair[0] == b"--home" && pair[1] == home_arg)
+        .then_some(pid)
+}
+
+/// The pid holding a flock on the home directory, from `/proc/locks`
+/// (`ID: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE START END`, device numbers
+/// in hex).
+fn flock_holder(home: &Home) -> Option<i32> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(home.lock_target()).ok()?;
     let device = format!(
@@ -119,19 +123,12 @@ fn lock_holder(home: &Home) -> Option<i32> {
         meta.ino()
     );
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    let pid: i32 = locks.lines().find_map(|line| {
+    locks.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
         (fields.get(1) == Some(&"FLOCK") && fields.get(5) == Some(&device.as_str()))
             .then(|| fields.get(4)?.parse().ok())
             .flatten()
-    })?;
-    // Never signal a process that is not this home's daemon.
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-    let home_arg = home.root().as_os_str().as_encoded_bytes();
-    args.windows(2)
-        .any(|pair| pair[0] == b"--home" && pair[1] == home_arg)
-        .then_some(pid)
+    })
 }
 
 fn read_pid(home: &Home) -> Option<i32> {

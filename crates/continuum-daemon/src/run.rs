@@ -214,6 +214,12 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
     let daemon_config = DaemonConfig::load(&home.config_file())?;
 
     let mut services = Services::open(&home)?;
+    let issuer = continuum_grid::GrantIssuer::new(
+        Arc::clone(&services.identity),
+        Arc::clone(&services.grant_ledger),
+        Arc::clone(&services.watermarks),
+    );
+    issuer.reconcile_watermarks(now_ms()).await?;
     let tcp_listener = match config.tcp {
         Some(addr) => Some(
             bind_tcp(addr)

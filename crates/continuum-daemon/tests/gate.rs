@@ -420,6 +420,29 @@ async fn composition_carries_the_caller_and_cannot_escalate() {
 }
 
 #[tokio::test]
+async fn composition_deeper_than_the_limit_is_overloaded_not_internal() {
+    let registry = RegistryBuilder::new()
+        .with_registered()
+        .command(erase(Composer));
+    let audit = GateAudit(Arc::new(MemoryAuditLog::new()));
+    let d = KernelBuilder::new(registry, Arc::new(audit))
+        .build()
+        .unwrap();
+    // Twelve nested compositions; the kernel allows eight.
+    let mut params = json!({"command": "ping", "params": {}});
+    for _ in 0..12 {
+        params = json!({"command": "compose/forward", "params": params});
+    }
+    let outcome = call(&d, Caller::LocalOwner, "compose/forward", params).await;
+    match outcome {
+        Err(CommandError::Overloaded(message)) => {
+            assert!(message.contains("composition deeper than 8"), "{message}")
+        }
+        other => panic!("expected overloaded, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_trust_ceiling_only_ever_lowers_trust() {
     let d = kernel();
     let owner = listed(&d, Caller::LocalOwner).await;

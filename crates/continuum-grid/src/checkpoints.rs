@@ -65,8 +65,17 @@ impl AuditCheckpoints {
             .mode(0o600)
             .open(&tmp)
             .map_err(|err| backend("write", err))?;
-        file.write_all(&text).map_err(|err| backend("write", err))?;
-        std::fs::rename(&tmp, path).map_err(|err| backend("write", err))
+        file.write_all(&text)
+            .and_then(|()| file.sync_all())
+            .map_err(|err| backend("write", err))?;
+        std::fs::rename(&tmp, path).map_err(|err| backend("write", err))?;
+        // The rename itself must survive a power cut too.
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|err| backend("write", err))?;
+        }
+        Ok(())
     }
 
     fn read(&self, point: AuditPoint) -> Result<Option<(u64, String)>, StoreError> {

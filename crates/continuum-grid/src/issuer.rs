@@ -64,6 +64,27 @@ impl GrantIssuer {
         self.ledger.as_ref()
     }
 
+    /// Raises every grantee's epoch watermark to the highest epoch this node
+    /// issued it. Issuing already does this; at boot it repairs watermark
+    /// stores written before epochs were stored exactly (they clamped epochs
+    /// at 2^63-1, so a revocation above that was not remembered). Returns
+    /// how many grantees were checked.
+    pub async fn reconcile_watermarks(&self, now_ms: u64) -> Result<usize, StoreError> {
+        let issued = self.ledger.list_issued(None).await?;
+        let mut latest: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+        for grant in &issued {
+            let entry = latest.entry(&grant.grantee_peer_id).or_insert((0, 0));
+            entry.0 = entry.0.max(grant.epoch);
+            entry.1 = entry.1.max(grant.expires_at_ms);
+        }
+        for (grantee, (epoch, expires_at_ms)) in &latest {
+            self.watermarks
+                .check_and_advance(grantee, *epoch, *expires_at_ms, now_ms)
+                .map_err(|err| StoreError::Backend(err.to_string()))?;
+        }
+        Ok(latest.len())
+    }
+
     /// Issues `request`. A refusal is `StoreError::Invalid` naming the field
     /// (`/epoch`, `/capabilities`); nothing is issued unless every step
     /// succeeds.
@@ -173,6 +194,41 @@ fn pick_epoch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use continuum_grant::InMemoryWatermarks;
+    use continuum_store::SqliteGrantLedger;
+
+    #[tokio::test]
+    async fn reconciling_restores_watermarks_an_older_store_clamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity = Arc::new(NodeIdentity::load_or_create(&dir.path().join("id")).unwrap());
+        let ledger = Arc::new(SqliteGrantLedger::open(&dir.path().join("grid.sqlite")).unwrap());
+        let watermarks = Arc::new(InMemoryWatermarks::default());
+        let issuer = GrantIssuer::new(identity, ledger, watermarks.clone());
+        let revoked_at = (1u64 << 63) + 5;
+        issuer
+            .issue(IssueRequest {
+                grantee: "bob".into(),
+                grantee_key: [9; 32],
+                capabilities: vec![],
+                issued_at_ms: 1,
+                expires_at_ms: u64::MAX / 2,
+                epoch: Some(revoked_at),
+                revocation: true,
+            })
+            .await
+            .unwrap();
+        // What an older store would hold: the epoch clamped at 2^63-1.
+        let fresh = Arc::new(InMemoryWatermarks::default());
+        fresh.check_and_advance("bob", (1 << 63) - 1, 2, 1).unwrap();
+        let issuer = GrantIssuer::new(
+            Arc::clone(&issuer.identity),
+            Arc::clone(&issuer.ledger),
+            fresh.clone(),
+        );
+        assert_eq!(issuer.reconcile_watermarks(1).await.unwrap(), 1);
+        assert_eq!(fresh.watermark("bob"), Some(revoked_at));
+        assert_eq!(watermarks.watermark("bob"), Some(revoked_at));
+    }
 
     fn field(result: Result<u64, StoreError>) -> String {
         match result {

@@ -110,16 +110,17 @@ const BATCH_CONCURRENCY: usize = 16;
 /// Outgoing bytes buffered before a write reaches the socket.
 const WRITE_BUFFER: usize = 64 * 1024;
 
-/// A request being answered: resolves to the bytes of its answer line, or
+/// A request being answered: resolves to how many requests it stood for (a
+/// batch stands for its members) and the bytes of its answer line, or
 /// nothing for a notification.
-type Answer = Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send>>;
+type Answer = Pin<Box<dyn Future<Output = (usize, Option<Vec<u8>>)> + Send>>;
 
 /// What the connection loop does next.
 enum Event {
     /// A frame from the client (or its end).
     Read(io::Result<Option<Frame>>),
-    /// A request finished.
-    Answered(Option<Vec<u8>>),
+    /// A request finished (with how many requests it stood for).
+    Answered(usize, Option<Vec<u8>>),
     /// A handler streamed an event.
     Streamed(Vec<u8>),
     /// Shutdown began: stop reading.
@@ -156,6 +157,8 @@ pub async fn serve_connection<R, W>(
         limits.max_frame_bytes,
     );
     let mut in_flight: FuturesUnordered<Answer> = FuturesUnordered::new();
+    // Requests in flight, batch members counted one by one.
+    let mut pending = 0usize;
     let mut reading = true;
     // Only connections with an idle timeout pay for a timer.
     let mut idle = limits
@@ -175,7 +178,7 @@ pub async fn serve_connection<R, W>(
                     &mut streamed,
                     &mut in_flight,
                     &mut reader,
-                    limits.max_in_flight,
+                    pending < limits.max_in_flight,
                     idle.as_mut(),
                 )
             };
@@ -198,23 +201,49 @@ pub async fn serve_connection<R, W>(
             }
             Event::Idle => {
                 tracing::debug!("dropping a connection idle past its timeout");
+                let _ = bounded(&limits, out.flush()).await;
                 return;
             }
-            Event::Streamed(bytes) | Event::Answered(Some(bytes)) => bytes,
-            Event::Answered(None) => continue,
+            Event::Streamed(bytes) => bytes,
+            Event::Answered(cost, answer) => {
+                pending -= cost;
+                if in_flight.is_empty() {
+                    // Idle time counts from the last answer, not the last read.
+                    restart(&mut idle, &limits);
+                }
+                // Events a handler emitted just before it returned belong
+                // before its answer.
+                while let Ok(event) = streamed.try_recv() {
+                    if !bounded(&limits, out.write_all(&event)).await {
+                        return;
+                    }
+                }
+                match answer {
+                    Some(bytes) => bytes,
+                    None => continue,
+                }
+            }
             Event::Read(frame) => match read_frame(frame, &limits, &mut idle) {
                 Read::Message(message) => {
                     let cost = match &message {
                         Value::Array(batch) => batch.len().max(1),
                         _ => 1,
                     };
-                    if rate.as_mut().is_some_and(|bucket| !bucket.take(cost)) {
+                    if cost > limits.max_in_flight {
+                        line(&batch_too_large(limits.max_in_flight))
+                    } else if rate.as_mut().is_some_and(|bucket| !bucket.take(cost)) {
                         match rate_limited(&message) {
                             Some(refusal) => line(&refusal),
                             None => continue,
                         }
                     } else {
-                        in_flight.push(answer(Arc::clone(&session), message, stream_tx.clone()));
+                        pending += cost;
+                        in_flight.push(answer(
+                            Arc::clone(&session),
+                            message,
+                            cost,
+                            stream_tx.clone(),
+                        ));
                         continue;
                     }
                 }
@@ -265,10 +294,9 @@ async fn next_event<R: AsyncRead + Unpin>(
     streamed: &mut mpsc::Receiver<Vec<u8>>,
     in_flight: &mut FuturesUnordered<Answer>,
     reader: &mut FrameReader<BufReader<R>>,
-    max_in_flight: usize,
+    room: bool,
     idle: Option<&mut Pin<Box<Sleep>>>,
 ) -> Event {
-    let room = in_flight.len() < max_in_flight;
     let idle_applies = idle.is_some() && in_flight.is_empty() && reading;
     let idle = async {
         match idle {
@@ -280,7 +308,7 @@ async fn next_event<R: AsyncRead + Unpin>(
         biased;
         () = shutdown.cancelled(), if reading => Event::ShuttingDown,
         Some(bytes) = streamed.recv() => Event::Streamed(bytes),
-        Some(answer) = in_flight.next(), if !in_flight.is_empty() => Event::Answered(answer),
+        Some((cost, answer)) = in_flight.next(), if !in_flight.is_empty() => Event::Answered(cost, answer),
         frame = reader.next(), if reading && room => Event::Read(frame),
         () = idle, if idle_applies => Event::Idle,
     }
@@ -351,9 +379,8 @@ fn read_frame(
     idle: &mut Option<Pin<Box<Sleep>>>,
 ) -> Read {
     // A completed frame (even a bad one) restarts the idle clock.
-    if let (Ok(Some(_)), Some(sleep), Some(timeout)) = (&frame, idle.as_mut(), limits.idle_timeout)
-    {
-        sleep.as_mut().reset(Instant::now() + timeout);
+    if let Ok(Some(_)) = &frame {
+        restart(idle, limits);
     }
     let line = match frame {
         Ok(Some(Frame::Line(line))) => line,
@@ -436,15 +463,37 @@ fn request_id(message: &Value) -> Option<Id> {
     }
 }
 
-/// The answer to one message: a single request or a batch.
-fn answer(session: Arc<Session>, message: Value, stream: mpsc::Sender<Vec<u8>>) -> Answer {
+/// Restarts the idle clock, if this connection has one.
+fn restart(idle: &mut Option<Pin<Box<Sleep>>>, limits: &ConnectionLimits) {
+    if let (Some(sleep), Some(timeout)) = (idle.as_mut(), limits.idle_timeout) {
+        sleep.as_mut().reset(Instant::now() + timeout);
+    }
+}
+
+/// A batch with more members than the connection may have in flight.
+fn batch_too_large(max: usize) -> Response {
+    let error = RpcError::new(
+        ErrorCode::InvalidRequest,
+        format!("a batch on this connection holds at most {max} requests"),
+    );
+    Response::err(None, error)
+}
+
+/// The answer to one message: a single request or a batch of `cost` members.
+fn answer(
+    session: Arc<Session>,
+    message: Value,
+    cost: usize,
+    stream: mpsc::Sender<Vec<u8>>,
+) -> Answer {
     Box::pin(async move {
-        match message {
+        let bytes = match message {
             Value::Array(batch) => serve_batch(&session, batch, &stream).await,
             single => serve_one(&session, single, &stream)
                 .await
                 .map(|response| line(&response)),
-        }
+        };
+        (cost, bytes)
     })
 }
 

@@ -257,6 +257,21 @@ mod tests {
     use continuum_kernel::command::{Module, RegistryBuilder};
     use serde_json::Value;
 
+    #[test]
+    fn generation_is_bounded_by_default_so_one_caller_cannot_fan_out() {
+        let module = super::super::AiModule::new(
+            continuum_inference::ProviderRegistry::default(),
+            "$CONTINUUM_HOME/providers.toml",
+        );
+        let registry = RegistryBuilder::new()
+            .module(&module as &dyn Module)
+            .build()
+            .unwrap();
+        let limits = registry.get("ai/generate").unwrap().limits();
+        assert_eq!(limits.max_concurrency, Some(4));
+        assert_eq!(limits.max_wait, Duration::from_secs(30));
+    }
+
     fn field(params: GenerateParams) -> (String, String) {
         match params.into_request() {
             Err(CommandError::InvalidParams { field, reason }) => (field, reason),

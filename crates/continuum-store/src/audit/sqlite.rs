@@ -74,11 +74,15 @@ fn check_at_open(conn: &Connection, anchor: Option<&dyn AuditAnchor>) -> Result<
 }
 
 /// Whether the base the log starts from is the one the anchor signed. A
-/// compaction interrupted between its commit and its signature leaves the
+/// compaction interrupted between its signature and its commit leaves the
 /// log *behind* the signed base, still holding the signed record: accepted.
 fn check_anchored_base(conn: &Connection, anchor: &dyn AuditAnchor) -> Result<(), String> {
-    let base = chain_base(conn).map_err(|err| err.to_string())?;
     let signed = anchor.base().map_err(|err| err.to_string())?;
+    check_signed_base(conn, signed)
+}
+
+fn check_signed_base(conn: &Connection, signed: Option<(u64, String)>) -> Result<(), String> {
+    let base = chain_base(conn).map_err(|err| err.to_string())?;
     match signed {
         Some((seq, hash)) if seq == base.seq && hash == base.hash => Ok(()),
         Some((seq, hash)) if seq > base.seq => check_anchored_head(conn, seq, &hash),
@@ -237,6 +241,13 @@ impl SqliteAuditLog {
 
     fn start(path: &Path, anchor: Option<Arc<dyn AuditAnchor>>) -> Result<Self, StoreError> {
         let conn = crate::sqlite::open(path).map_err(|err| StoreError::Backend(err.to_string()))?;
+        if anchor.is_some() {
+            // The anchor is signed after each commit; the commit must then
+            // be on disk, or a power cut would leave a log behind its
+            // signed head (and fail closed for nothing).
+            conn.pragma_update(None, "synchronous", "FULL")
+                .map_err(store_err)?;
+        }
         let broken = match check_at_open(&conn, anchor.as_deref()) {
             Ok(()) => None,
             Err(why) => {
@@ -317,34 +328,51 @@ impl AuditStore for SqliteAuditLog {
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>> {
         let anchor = self.anchor.clone();
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))
-                .map_err(store_err)?;
-            let rows = stmt.query_map([], row_to_record).map_err(store_err)?;
-            let records = rows.collect::<Result<Vec<_>, _>>().map_err(store_err)?;
-            let base = chain_base(conn)?;
-            let report = verify_chain(&records, &base);
-            let Some(anchor) = anchor else {
-                return Ok(report);
-            };
-            if !report.ok {
-                return Ok(report);
-            }
-            let anchored = check_anchored_base(conn, anchor.as_ref()).and_then(|()| {
-                match anchor.last().map_err(|err| err.to_string())? {
-                    Some((seq, hash)) => check_anchored_head(conn, seq, &hash),
-                    None => Ok(()),
+            // The anchors are read first, then the log in one snapshot: a
+            // head is signed only after its commit, so the snapshot is never
+            // behind the signed head. A compaction landing in between can
+            // still make them disagree for a moment: look again before
+            // calling it tampering.
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                let signed = match &anchor {
+                    Some(anchor) => Some((anchor.last()?, anchor.base()?)),
+                    None => None,
+                };
+                let tx = conn.unchecked_transaction().map_err(store_err)?;
+                let base = chain_base(&tx)?;
+                let records = {
+                    let mut stmt = tx
+                        .prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))
+                        .map_err(store_err)?;
+                    let rows = stmt.query_map([], row_to_record).map_err(store_err)?;
+                    rows.collect::<Result<Vec<_>, _>>().map_err(store_err)?
+                };
+                let chain = verify_chain(&records, &base);
+                let Some((head, signed_base)) = signed else {
+                    return Ok(chain);
+                };
+                if !chain.ok {
+                    return Ok(chain);
                 }
-            });
-            Ok(match anchored {
-                Ok(()) => report,
-                Err(problem) => VerifyReport {
-                    ok: false,
-                    first_bad_seq: Some(base.seq + report.records + 1),
-                    problem: Some(problem),
-                    ..report
-                },
-            })
+                let anchored = check_signed_base(&tx, signed_base).and_then(|()| match head {
+                    Some((seq, hash)) => check_anchored_head(&tx, seq, &hash),
+                    None => Ok(()),
+                });
+                match anchored {
+                    Ok(()) => return Ok(chain),
+                    Err(problem) if attempts >= 3 => {
+                        return Ok(VerifyReport {
+                            ok: false,
+                            first_bad_seq: Some(base.seq + chain.records + 1),
+                            problem: Some(problem),
+                            ..chain
+                        })
+                    }
+                    Err(_) => continue,
+                }
+            }
         })
     }
 
@@ -437,7 +465,7 @@ fn chain_base(conn: &Connection) -> Result<ChainBase, StoreError> {
 }
 
 /// Drops all but the newest `keep` records, recording the new base, in one
-/// transaction; then signs the base.
+/// transaction, after signing the base.
 fn compact_now(
     conn: &mut Connection,
     keep: u64,
@@ -472,10 +500,13 @@ fn compact_now(
     tx.execute("DELETE FROM audit WHERE seq <= ?1", [new_base_seq as i64])
         .map_err(store_err)?;
     tx.execute_batch(NO_DELETE_TRIGGER).map_err(store_err)?;
-    tx.commit().map_err(store_err)?;
+    // Sign the new base before the records go: a crash in between leaves a
+    // log behind its signed base but still holding the signed record, which
+    // the check at open accepts. A failed signature drops nothing.
     if let Some(anchor) = anchor {
         anchor.seal_base(new_base_seq, &hash)?;
     }
+    tx.commit().map_err(store_err)?;
     Ok(CompactReport {
         dropped: new_base_seq - old_base.seq,
         kept: head - new_base_seq,
