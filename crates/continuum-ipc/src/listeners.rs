@@ -88,7 +88,13 @@ pub async fn serve_unix(
 pub(super) struct Slots {
     free: Arc<Semaphore>,
     max: usize,
+    /// Refusals lingering at once (each holds a descriptor for a moment);
+    /// beyond, a refused connection is closed at once.
+    refusing: Arc<Semaphore>,
 }
+
+/// Refused connections kept open at once so their clients can read why.
+const MAX_LINGERING_REFUSALS: usize = 32;
 
 /// One of a listener's connection slots, held while its connection is served.
 pub(super) struct Slot(OwnedSemaphorePermit);
@@ -106,6 +112,7 @@ impl Slots {
         Slots {
             free: Arc::new(Semaphore::new(limits.max_connections)),
             max: limits.max_connections,
+            refusing: Arc::new(Semaphore::new(MAX_LINGERING_REFUSALS)),
         }
     }
 
@@ -125,10 +132,15 @@ impl Slots {
                     ),
                 )
                 .with_reason("connection_limit");
-                connections.spawn(async move {
-                    send_refusal(&mut stream, refusal).await;
-                    linger(&mut stream).await;
-                });
+                // Under a flood, refusals must not pile up descriptors: only
+                // a few linger; the rest are closed at once.
+                if let Ok(lingering) = Arc::clone(&self.refusing).try_acquire_owned() {
+                    connections.spawn(async move {
+                        send_refusal(&mut stream, refusal).await;
+                        linger(&mut stream).await;
+                        drop(lingering);
+                    });
+                }
                 None
             }
         }
