@@ -273,6 +273,26 @@ fn audit_verify_detects_a_record_edited_on_disk() {
     assert_eq!(report["firstBadSeq"], 2, "{report}");
 }
 
+/// `count` create-then-delete pairs; the deletes are owner-only, so each is
+/// its own durable audit record.
+fn owner_only_actions(t: &TestHome, prefix: &str, count: usize) {
+    for n in 0..count {
+        let id = format!("{prefix}{n}");
+        let create = [
+            "data/create",
+            "--collection",
+            "c",
+            "--id",
+            &id,
+            "--data",
+            "{}",
+        ];
+        assert_eq!(t.cu(&create).code(), 0);
+        let delete = ["data/delete", "--collection", "c", "--id", &id];
+        assert_eq!(t.cu(&delete).code(), 0);
+    }
+}
+
 /// Deleting the newest audit records while the daemon is stopped leaves a
 /// consistent, shorter chain; the head the node key signed (outside the
 /// database) no longer matches, so the daemon says so and refuses owner-only
@@ -281,28 +301,7 @@ fn audit_verify_detects_a_record_edited_on_disk() {
 fn truncating_the_audit_tail_is_detected_and_owner_only_actions_fail_closed() {
     let t = TestHome::new();
     t.start();
-    for n in 0..20 {
-        // Owner-only, so each is its own durable record.
-        let id = format!("d{n}");
-        assert_eq!(
-            t.cu(&[
-                "data/create",
-                "--collection",
-                "c",
-                "--id",
-                &id,
-                "--data",
-                "{}"
-            ])
-            .code(),
-            0
-        );
-        assert_eq!(
-            t.cu(&["data/delete", "--collection", "c", "--id", &id])
-                .code(),
-            0
-        );
-    }
+    owner_only_actions(&t, "d", 20);
     assert_eq!(t.cu(&["audit/verify"]).json()["ok"], true);
     assert_eq!(t.cu(&["stop"]).code(), 0);
     let db = t.home().data_dir().join("audit.sqlite");
@@ -336,27 +335,7 @@ fn truncating_the_audit_tail_is_detected_and_owner_only_actions_fail_closed() {
 fn audit_retention_keeps_the_log_verifiable() {
     let t = TestHome::new();
     t.start();
-    for n in 0..15 {
-        let id = format!("r{n}");
-        assert_eq!(
-            t.cu(&[
-                "data/create",
-                "--collection",
-                "c",
-                "--id",
-                &id,
-                "--data",
-                "{}"
-            ])
-            .code(),
-            0
-        );
-        assert_eq!(
-            t.cu(&["data/delete", "--collection", "c", "--id", &id])
-                .code(),
-            0
-        );
-    }
+    owner_only_actions(&t, "r", 15);
     let compacted = t.cu(&["audit/compact", "--keep", "5"]);
     assert_eq!(compacted.code(), 0, "{compacted:?}");
     let report = compacted.json();
