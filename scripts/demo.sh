@@ -22,5 +22,10 @@ step data/create --collection notes --data '{"title":"first"}'
 cu data/create --collection notes --data '{"title":"first"}' || true
 step data/list --collection notes;           cu data/list --collection notes || true
 step pign "   (a typo: did-you-mean)";       cu pign || true
+step '--max-trust provisional commands/list --schemas=false   (what an AI persona may call)'
+cu --max-trust provisional commands/list --schemas=false
+step '--max-trust provisional data/clear-all --confirm   (refused: exit 4)'
+cu --max-trust provisional data/clear-all --confirm || echo "(exit $?)"
+step audit/verify;                           cu audit/verify
 step system/metrics;                         cu system/metrics
 step stop;                                   cu stop
