@@ -117,7 +117,7 @@ fn a_client_that_never_reads_its_answers_is_bounded_then_dropped() {
 #[test]
 fn a_flood_of_partial_lines_is_capped_and_dropped_while_the_owner_is_served() {
     let t = TestHome::new();
-    let addr = start_with_tcp(&t, "max_connections = 16\nidle_timeout_ms = 1500\n");
+    let addr = start_with_tcp(&t, "max_connections = 16\nidle_timeout_ms = 3000\n");
     let pid = t.pid().unwrap();
     let before = rss_kb(pid);
     let partial = vec![b'{'; 512 * 1024];
