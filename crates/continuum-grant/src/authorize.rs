@@ -72,11 +72,8 @@ pub fn authorize_checked(
     watermarks: &dyn EpochWatermarks,
     now_ms: u64,
 ) -> Result<AuthorizedGrant, GrantVerdict> {
-    verify_checked(checked, presenting_key, policy, now_ms)?;
-    let grant = checked.grant();
-    after_verify(grant, command, watermarks, now_ms)?;
-    Ok(AuthorizedGrant {
-        body: grant.body.clone(),
+    after_checked(checked, presenting_key, policy, now_ms, |grant| {
+        after_verify(grant, command, watermarks, now_ms)
     })
 }
 
@@ -91,15 +88,31 @@ pub fn preview_checked(
     watermarks: &dyn EpochWatermarks,
     now_ms: u64,
 ) -> Result<AuthorizedGrant, GrantVerdict> {
+    after_checked(checked, presenting_key, policy, now_ms, |grant| {
+        let body = &grant.body;
+        let decision = match watermarks.current(body.grantee_peer_id()) {
+            Ok(Some(watermark)) if body.epoch() < watermark => {
+                EpochDecision::Superseded { watermark }
+            }
+            Ok(_) => EpochDecision::Accept,
+            Err(e) => return Err(GrantVerdict::StoreUnavailable(e.to_string())),
+        };
+        epoch_then_capability(grant, command, decision)
+    })
+}
+
+/// The per-call checks of a grant whose signature was checked earlier (key
+/// binding, mesh, window), then `rest` (epoch and capability).
+fn after_checked(
+    checked: &CheckedSignature,
+    presenting_key: &[u8; 32],
+    policy: &VerifyPolicy,
+    now_ms: u64,
+    rest: impl FnOnce(&SignedGrant) -> Result<(), GrantVerdict>,
+) -> Result<AuthorizedGrant, GrantVerdict> {
     verify_checked(checked, presenting_key, policy, now_ms)?;
     let grant = checked.grant();
-    let body = &grant.body;
-    let decision = match watermarks.current(body.grantee_peer_id()) {
-        Ok(Some(watermark)) if body.epoch() < watermark => EpochDecision::Superseded { watermark },
-        Ok(_) => EpochDecision::Accept,
-        Err(e) => return Err(GrantVerdict::StoreUnavailable(e.to_string())),
-    };
-    epoch_then_capability(grant, command, decision)?;
+    rest(grant)?;
     Ok(AuthorizedGrant {
         body: grant.body.clone(),
     })
