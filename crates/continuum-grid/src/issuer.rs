@@ -127,7 +127,7 @@ impl GrantIssuer {
                 // grant at this epoch would be dead on arrival.
                 return Err(StoreError::invalid(
                     "/epoch",
-                    match watermark.checked_add(1).filter(|&next| next <= ceiling) {
+                    match next_epoch(watermark, ceiling) {
                         Some(next) => format!(
                             "this node has already seen epoch {watermark} for '{}'; issue with epoch {next}",
                             request.grantee
@@ -153,6 +153,11 @@ impl GrantIssuer {
     }
 }
 
+/// The epoch after `epoch`, if it exists and is at most `ceiling`.
+fn next_epoch(epoch: u64, ceiling: u64) -> Option<u64> {
+    epoch.checked_add(1).filter(|&next| next <= ceiling)
+}
+
 /// The epoch to issue: the one asked for, or one above the latest; always
 /// above the latest and at most `ceiling`.
 fn pick_epoch(
@@ -173,7 +178,7 @@ fn pick_epoch(
         (Some(epoch), _) if epoch > ceiling => Err(too_high(epoch)),
         (Some(epoch), Some(latest)) if epoch <= latest => Err(StoreError::invalid(
             "/epoch",
-            match latest.checked_add(1).filter(|&next| next <= ceiling) {
+            match next_epoch(latest, ceiling) {
                 Some(next) => format!(
                     "epoch {epoch} is not above {latest}, the latest issued to '{grantee}'; omit it to use {next}"
                 ),
@@ -184,10 +189,9 @@ fn pick_epoch(
         )),
         (Some(epoch), _) => Ok(epoch),
         (None, None) => Ok(1),
-        (None, Some(latest)) => latest
-            .checked_add(1)
-            .filter(|&next| next <= ceiling)
-            .ok_or_else(|| too_high(latest.saturating_add(1))),
+        (None, Some(latest)) => {
+            next_epoch(latest, ceiling).ok_or_else(|| too_high(latest.saturating_add(1)))
+        }
     }
 }
 
