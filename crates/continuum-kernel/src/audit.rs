@@ -44,7 +44,7 @@ pub fn decision_event(
     AuditEvent {
         time_ms: now_ms(),
         caller: caller.label(),
-        caller_key: caller.proven_key().map(hex_lower),
+        caller_key: caller.proven_key().map(hex::encode),
         command: command.to_owned(),
         outcome: if admission.is_allowed() {
             Outcome::Allowed
@@ -53,15 +53,7 @@ pub fn decision_event(
         },
         reason: admission.reason.to_owned(),
         forwarded_for,
-        grant_issuer: admission.grant.map(|grant| hex_lower(&grant.issuer)),
+        grant_issuer: admission.grant.map(|grant| hex::encode(grant.issuer)),
         grant_epoch: admission.grant.map(|grant| grant.epoch),
     }
-}
-
-fn hex_lower(bytes: &[u8; 32]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
