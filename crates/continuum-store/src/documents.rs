@@ -139,17 +139,6 @@ fn check_field(field: &str, param: &str) -> Result<(), StoreError> {
     })
 }
 
-fn new_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = crate::now_ms();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // Time-ordered and unique within a process; random suffix across restarts.
-    let random: u32 =
-        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), n) as u32;
-    format!("{now:012x}{n:06x}{random:08x}")
-}
-
 /// RFC 7396 merge patch.
 fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
     for (key, value) in patch {
@@ -252,7 +241,7 @@ impl DocumentStore for MemoryDocumentStore {
         let result = check_new(collection, id.as_deref()).and_then(|()| {
             self.with(|all| {
                 let docs = all.entry(collection.to_owned()).or_default();
-                let id = id.unwrap_or_else(new_id);
+                let id = id.unwrap_or_else(crate::new_id);
                 if docs.iter().any(|d| d.id == id) {
                     return Err(StoreError::Conflict(format!("{collection}/{id}")));
                 }
@@ -466,7 +455,7 @@ impl DocumentStore for SqliteDocumentStore {
             return Box::pin(async move { Err(err) });
         }
         self.blocking(move |conn| {
-            let id = id.unwrap_or_else(new_id);
+            let id = id.unwrap_or_else(crate::new_id);
             let now = crate::now_ms();
             let body = Value::Object(data.clone()).to_string();
             let inserted = conn.execute(

@@ -10,16 +10,22 @@
 //! | audit log (hash chain) | [`AuditStore`] | [`MemoryAuditLog`], [`SqliteAuditLog`] |
 //! | grant epoch watermarks | `continuum_grant::EpochWatermarks` | `InMemoryWatermarks` (grant crate), [`SqliteWatermarks`] |
 //! | grant ledger | [`GrantLedger`] | [`SqliteGrantLedger`] |
+//! | persona records | [`PersonaStore`] | [`InMemoryPersonas`], [`SqlitePersonas`] |
+//! | rooms, messages, answer records | [`ChatStore`] | [`InMemoryChat`], [`SqliteChat`] |
+//! | persona memories (ranked recall) | [`MemoryStore`] | [`InMemoryMemories`], [`SqliteMemories`] (FTS5) |
 //!
-//! Personas, rooms, memories and credentials join as further traits here.
+//! Credentials join as a further trait here.
 //!
 //! Invariants: this crate knows nothing of commands, callers or the gate
 //! (no dependency on the kernel); a committed SQLite write survives `kill -9`
 //! (WAL, `synchronous=NORMAL`); blocking SQLite work runs off the async runtime.
 
 pub mod audit;
+pub mod chat;
 pub mod documents;
 pub mod ledger;
+pub mod memories;
+pub mod personas;
 pub mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -29,11 +35,21 @@ pub use audit::{
     AuditAnchor, AuditRecord, AuditStore, ChainBase, CompactReport, MemoryAuditLog, SqliteAuditLog,
     VerifyReport, GENESIS_HASH,
 };
+pub use chat::{
+    AnswerOutcome, AnswerRecord, Author, AuthorKind, ChatMessage, ChatStore, InMemoryChat,
+    NewMessage, PersonaMeta, Room, SqliteChat, TokenUsage, ToolCallRecord, DEFAULT_HOP_BUDGET,
+    MAX_MESSAGE_BYTES,
+};
 pub use documents::{
     check_collection, check_id, Document, DocumentStore, ListQuery, MemoryDocumentStore, Order,
     SqliteDocumentStore,
 };
 pub use ledger::{GrantLedger, HeldGrant, HoldOutcome, IssuedGrant, MintGrant, SqliteGrantLedger};
+pub use memories::{
+    InMemoryMemories, Memory, MemoryStore, NewMemory, Recalled, SqliteMemories, MAX_MEMORY_BYTES,
+    MAX_TAGS,
+};
+pub use personas::{InMemoryPersonas, PersonaRecord, PersonaStore, SqlitePersonas};
 pub use watermarks::SqliteWatermarks;
 
 use std::future::Future;
@@ -86,4 +102,26 @@ pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// A new id: 12 hex digits of Unix ms, then a process counter and random
+/// bits. Ids sort by creation time and are never reused.
+pub fn new_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = now_ms();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // Time-ordered and unique within a process; random suffix across restarts.
+    let random: u32 =
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), n) as u32;
+    format!("{now:012x}{:06x}{random:08x}", n & 0xff_ffff)
+}
+
+/// The creation time a [`new_id`] carries, if `id` is one.
+pub fn id_time_ms(id: &str) -> Option<u64> {
+    let prefix = id.get(..12)?;
+    if id.len() != 26 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(prefix, 16).ok()
 }

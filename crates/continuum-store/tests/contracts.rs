@@ -2,9 +2,12 @@
 //! only a durable backend can show (reopen, fail closed).
 
 use continuum_grant::{EpochWatermarks, InMemoryWatermarks};
-use continuum_store::testing::{audit, documents, watermarks};
+use continuum_store::testing::{audit, chat, documents, memories, personas, watermarks};
 use continuum_store::{
-    MemoryAuditLog, MemoryDocumentStore, SqliteAuditLog, SqliteDocumentStore, SqliteWatermarks,
+    Author, AuthorKind, ChatStore, InMemoryChat, InMemoryMemories, InMemoryPersonas,
+    MemoryAuditLog, MemoryDocumentStore, MemoryStore, NewMemory, NewMessage, PersonaRecord,
+    PersonaStore, SqliteAuditLog, SqliteChat, SqliteDocumentStore, SqliteMemories, SqlitePersonas,
+    SqliteWatermarks,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -123,4 +126,142 @@ fn an_older_watermark_store_is_migrated_in_place() {
         store.check_and_advance("max", 1 << 63, 1, 1).unwrap(),
         continuum_grant::EpochDecision::Accept
     );
+}
+
+#[tokio::test]
+async fn both_persona_stores_meet_the_contract() {
+    personas::contract(&InMemoryPersonas::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    personas::contract(&SqlitePersonas::open(&dir.path().join("p.sqlite")).unwrap()).await;
+}
+
+#[tokio::test]
+async fn both_chat_stores_meet_the_contract() {
+    chat::contract(&InMemoryChat::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    chat::contract(&SqliteChat::open(&dir.path().join("c.sqlite")).unwrap()).await;
+}
+
+#[tokio::test]
+async fn both_memory_stores_meet_the_contract() {
+    memories::contract(&InMemoryMemories::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    memories::contract(&SqliteMemories::open(&dir.path().join("m.sqlite")).unwrap()).await;
+}
+
+#[tokio::test]
+async fn sqlite_personas_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.sqlite");
+    let record = PersonaRecord {
+        id: continuum_store::new_id(),
+        name: "asha".into(),
+        born_at_ms: 1,
+        public_key: "ab".repeat(32),
+        provider: "local".into(),
+        model: Some("qwen3:8b".into()),
+        system_prompt: "Be brief.".into(),
+        thinking: "on".into(),
+        trust: continuum_wire::Trust::Trusted,
+        retired_at_ms: None,
+        updated_at_ms: 2,
+    };
+    SqlitePersonas::open(&path)
+        .unwrap()
+        .insert(record.clone())
+        .await
+        .unwrap();
+    let reopened = SqlitePersonas::open(&path).unwrap();
+    assert_eq!(
+        reopened.list().await.unwrap(),
+        std::slice::from_ref(&record)
+    );
+    let clash = PersonaRecord {
+        id: continuum_store::new_id(),
+        ..record
+    };
+    assert!(
+        reopened.insert(clash).await.is_err(),
+        "the active-name rule survives reopen"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_message_ids_keep_increasing_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    let say = |room_id: &str| NewMessage {
+        room_id: room_id.into(),
+        author: Author {
+            kind: AuthorKind::Owner,
+            id: "owner".into(),
+            name: "Joel".into(),
+        },
+        text: "hello".into(),
+        hop: 0,
+        reply_to: None,
+        persona: None,
+    };
+    let (room, before) = {
+        let store = SqliteChat::open(&path).unwrap();
+        let room = store.create_room("general", 3).await.unwrap();
+        store.join(&room.id, "p-asha").await.unwrap();
+        store.append(say(&room.id)).await.unwrap();
+        let last = store.append(say(&room.id)).await.unwrap();
+        (room, last)
+    };
+    // Deleting the newest message must not let its id be handed out again.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM messages WHERE id = ?1", [before.id as i64])
+        .unwrap();
+    let store = SqliteChat::open(&path).unwrap();
+    let after = store.append(say(&room.id)).await.unwrap();
+    assert!(after.id > before.id, "{} > {}", after.id, before.id);
+    let reopened = store.room("general").await.unwrap().unwrap();
+    assert_eq!(reopened.members, ["p-asha"]);
+    assert_eq!(store.history(&room.id, None, 10).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn sqlite_memories_survive_reopen_and_are_recalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.sqlite");
+    let remembered = SqliteMemories::open(&path)
+        .unwrap()
+        .remember(NewMemory {
+            persona_id: "p-asha".into(),
+            text: "The owner's favourite colour is blue".into(),
+            tags: vec!["preferences".into()],
+        })
+        .await
+        .unwrap();
+    let store = SqliteMemories::open(&path).unwrap();
+    let found = store.recall("p-asha", "favourite colour", 5).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].memory, remembered);
+    assert_eq!(store.count("p-asha").await.unwrap(), 1);
+    assert!(store.forget("p-asha", &remembered.id).await.unwrap());
+    assert!(store
+        .recall("p-asha", "colour", 5)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Every store file is owner-only, like the rest of the home.
+#[test]
+fn new_store_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    SqlitePersonas::open(&dir.path().join("p.sqlite")).unwrap();
+    SqliteChat::open(&dir.path().join("c.sqlite")).unwrap();
+    SqliteMemories::open(&dir.path().join("m.sqlite")).unwrap();
+    for file in ["p.sqlite", "c.sqlite", "m.sqlite"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
 }

@@ -4,5 +4,8 @@
 //! rule. Enabled by the `testing` feature.
 
 pub mod audit;
+pub mod chat;
 pub mod documents;
+pub mod memories;
+pub mod personas;
 pub mod watermarks;
