@@ -8,13 +8,14 @@
 //! - `node.toml`: `node_id` and `mesh_id` (not secret). The owner may edit
 //!   `mesh_id` to join a mesh until pairing (which sets it) exists.
 
+use crate::keyfile::{create_key, read_key, write_new};
 use continuum_grant::{issue_grant, GrantSpec, LimitError, SignedGrant};
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 const KEY_FILE: &str = "node.key";
@@ -89,33 +90,14 @@ impl NodeIdentity {
             .map_err(io_at(dir))?;
 
         let key_path = dir.join(KEY_FILE);
-        let key = match std::fs::metadata(&key_path) {
-            Ok(meta) => {
-                let mode = meta.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(IdentityError::KeyPermissions {
-                        path: key_path,
-                        mode,
-                    });
-                }
-                let text = std::fs::read_to_string(&key_path).map_err(io_at(&key_path))?;
-                let seed: [u8; 32] = hex::decode(text.trim())
-                    .ok()
-                    .and_then(|bytes| bytes.try_into().ok())
-                    .ok_or_else(|| IdentityError::Corrupt {
-                        path: key_path.clone(),
-                        reason: "expected 64 hex characters (a 32-byte ed25519 seed)".into(),
-                    })?;
-                SigningKey::from_bytes(&seed)
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                let key = SigningKey::generate(&mut OsRng);
-                write_new(&key_path, hex::encode(key.to_bytes()).as_bytes(), 0o600)
-                    .map_err(io_at(&key_path))?;
+        let key = match read_key(&key_path) {
+            Ok(key) => key,
+            Err(IdentityError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                let key = create_key(&key_path)?;
                 tracing::info!(path = %key_path.display(), "created the node identity key");
                 key
             }
-            Err(err) => return Err(io_at(&key_path)(err)),
+            Err(err) => return Err(err),
         };
 
         let info_path = dir.join(INFO_FILE);
@@ -228,26 +210,6 @@ fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buf);
     hex::encode(buf)
-}
-
-/// Writes a new file with `mode` from its first byte (temp file + rename, so a
-/// crash never leaves a half-written key behind).
-fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    if let Some(parent) = path.parent() {
-        std::fs::File::open(parent)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod authorizer;
 mod checkpoints;
 mod identity;
 mod issuer;
+pub mod keyfile;
 
 pub use authorizer::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
 pub use checkpoints::AuditCheckpoints;

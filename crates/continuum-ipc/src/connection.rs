@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::CancellationToken;
 
@@ -151,6 +151,13 @@ pub async fn serve_connection<R, W>(
 {
     let session = Arc::new(session);
     let (stream_tx, mut streamed) = mpsc::channel::<Vec<u8>>(256);
+    // Turns true at end of input, so handlers that stream until the client
+    // goes (`chat/history --follow`) stop then.
+    let (hangup_tx, hangup) = watch::channel(false);
+    let outlet = Outlet {
+        frames: stream_tx,
+        hangup,
+    };
     let mut out = BufWriter::with_capacity(WRITE_BUFFER, writer);
     let mut reader = FrameReader::new(
         BufReader::with_capacity(64 * 1024, reader),
@@ -238,17 +245,13 @@ pub async fn serve_connection<R, W>(
                         }
                     } else {
                         pending += cost;
-                        in_flight.push(answer(
-                            Arc::clone(&session),
-                            message,
-                            cost,
-                            stream_tx.clone(),
-                        ));
+                        in_flight.push(answer(Arc::clone(&session), message, cost, outlet.clone()));
                         continue;
                     }
                 }
                 Read::Refused(response) => line(&response),
                 Read::End => {
+                    hangup_tx.send_replace(true);
                     reading = false;
                     continue;
                 }
@@ -479,13 +482,16 @@ fn batch_too_large(max: usize) -> Response {
     Response::err(None, error)
 }
 
+/// Where a connection's requests send stream events, and how they learn
+/// the client hung up.
+#[derive(Clone)]
+struct Outlet {
+    frames: mpsc::Sender<Vec<u8>>,
+    hangup: watch::Receiver<bool>,
+}
+
 /// The answer to one message: a single request or a batch of `cost` members.
-fn answer(
-    session: Arc<Session>,
-    message: Value,
-    cost: usize,
-    stream: mpsc::Sender<Vec<u8>>,
-) -> Answer {
+fn answer(session: Arc<Session>, message: Value, cost: usize, stream: Outlet) -> Answer {
     Box::pin(async move {
         let bytes = match message {
             Value::Array(batch) => serve_batch(&session, batch, &stream).await,
@@ -498,11 +504,7 @@ fn answer(
 }
 
 /// Answers one request, or `None` for a notification.
-async fn serve_one(
-    session: &Session,
-    message: Value,
-    stream: &mpsc::Sender<Vec<u8>>,
-) -> Option<Response> {
+async fn serve_one(session: &Session, message: Value, stream: &Outlet) -> Option<Response> {
     let request = match parse_request(message) {
         Ok(request) => request,
         Err(response) => return Some(response),
@@ -521,11 +523,7 @@ async fn serve_one(
 /// Answers a batch per JSON-RPC 2.0: an empty batch is one invalid-request
 /// error; otherwise one array with a response per call (notifications get
 /// none), or nothing when every member was a notification.
-async fn serve_batch(
-    session: &Session,
-    batch: Vec<Value>,
-    stream: &mpsc::Sender<Vec<u8>>,
-) -> Option<Vec<u8>> {
+async fn serve_batch(session: &Session, batch: Vec<Value>, stream: &Outlet) -> Option<Vec<u8>> {
     if batch.is_empty() {
         let error = RpcError::new(ErrorCode::InvalidRequest, "an empty batch is not a request");
         return Some(line(&Response::err(None, error)));
@@ -564,12 +562,11 @@ struct ParsedRequest {
 
 impl ParsedRequest {
     /// The kernel request; stream events go to this connection's writer.
-    fn into_call(self, frames: &mpsc::Sender<Vec<u8>>) -> Request {
+    fn into_call(self, outlet: &Outlet) -> Request {
         Request {
-            stream: self
-                .id
-                .clone()
-                .map(|id| StreamSink::new(id, frames.clone())),
+            stream: self.id.clone().map(|id| {
+                StreamSink::new(id, outlet.frames.clone()).with_hangup(outlet.hangup.clone())
+            }),
             meta: CallMeta {
                 request_id: self.id,
                 forwarded_for: self.meta.forwarded_for,

@@ -27,7 +27,7 @@ pub mod dispatch;
 pub mod gate;
 mod mint;
 
-pub use mint::{CallerMint, KernelBuilder, Request, Session};
+pub use mint::{CallerMint, KernelBuilder, PersonaMint, Request, Session};
 
 #[doc(hidden)]
 pub use inventory;

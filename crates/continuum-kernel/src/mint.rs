@@ -84,11 +84,36 @@ impl CallerMint {
         self.session(Caller::Persona { persona_id, trust })
     }
 
+    /// The narrower right to mint persona callers only: what the persona
+    /// runtime holds, so it can act as its personas and as nobody else.
+    pub fn personas(&self) -> PersonaMint {
+        PersonaMint { mint: self.clone() }
+    }
+
     fn session(&self, caller: Caller) -> Session {
         Session {
             dispatcher: Arc::clone(&self.dispatcher),
             principal: Arc::new(Principal::new(caller)),
         }
+    }
+}
+
+/// Mints persona callers and nothing else (see [`CallerMint::personas`]).
+#[derive(Clone)]
+pub struct PersonaMint {
+    mint: CallerMint,
+}
+
+impl PersonaMint {
+    /// A session acting as persona `persona_id` with `trust` (capped below
+    /// Owner by the gate's caller rule).
+    pub fn session(&self, persona_id: String, trust: Trust) -> Session {
+        self.mint.persona(persona_id, trust)
+    }
+
+    /// The kernel's dispatcher, read-only.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        self.mint.dispatcher()
     }
 }
 

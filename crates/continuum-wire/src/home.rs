@@ -89,4 +89,14 @@ impl Home {
     pub fn identity_dir(&self) -> PathBuf {
         self.root.join("identity")
     }
+
+    /// Where live personas' homes are (one directory per persona id).
+    pub fn personas_dir(&self) -> PathBuf {
+        self.root.join("personas")
+    }
+
+    /// Where retired personas' homes are kept (never deleted).
+    pub fn archived_personas_dir(&self) -> PathBuf {
+        self.root.join("archive").join("personas")
+    }
 }

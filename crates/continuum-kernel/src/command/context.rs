@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Deepest allowed chain of commands calling commands.
 const MAX_COMPOSITION_DEPTH: u8 = 8;
@@ -33,12 +33,38 @@ pub struct CallMeta {
 pub struct StreamSink {
     request_id: Id,
     frames: mpsc::Sender<Vec<u8>>,
+    hangup: Option<watch::Receiver<bool>>,
 }
 
 impl StreamSink {
     /// A sink that tags every event with `request_id`.
     pub fn new(request_id: Id, frames: mpsc::Sender<Vec<u8>>) -> Self {
-        StreamSink { request_id, frames }
+        StreamSink {
+            request_id,
+            frames,
+            hangup: None,
+        }
+    }
+
+    /// Also tells handlers when the client has hung up: `hangup` turns true
+    /// when the connection reaches end of input.
+    pub fn with_hangup(mut self, hangup: watch::Receiver<bool>) -> Self {
+        self.hangup = Some(hangup);
+        self
+    }
+
+    /// Resolves once the client can no longer receive events: its
+    /// connection's writer is gone, or the client hung up.
+    async fn gone(&self) {
+        match self.hangup.clone() {
+            Some(mut hangup) => {
+                tokio::select! {
+                    () = self.frames.closed() => {}
+                    _ = hangup.wait_for(|gone| *gone) => {}
+                }
+            }
+            None => self.frames.closed().await,
+        }
     }
 }
 
@@ -94,6 +120,16 @@ impl Ctx {
     /// Whether the client can receive stream events for this call.
     pub fn can_stream(&self) -> bool {
         self.stream.is_some()
+    }
+
+    /// Resolves when the client has gone (closed or hung up its connection).
+    /// For handlers that stream until then, such as `chat/history --follow`.
+    /// Never resolves for a call that cannot stream.
+    pub async fn client_gone(&self) {
+        match &self.stream {
+            Some(sink) => sink.gone().await,
+            None => std::future::pending().await,
+        }
     }
 
     /// Sends one `$/stream` event to the client, if it is listening.
