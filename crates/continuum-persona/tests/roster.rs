@@ -1,0 +1,119 @@
+//! The roster against real files: resume, heal, never mint twice, retire.
+
+use continuum_persona::{NewPersona, PersonaHome, PersonaStatus, Roster};
+use continuum_store::{InMemoryPersonas, PersonaStore};
+use continuum_wire::{Home, Trust};
+use std::sync::Arc;
+
+fn spec(name: &str) -> NewPersona {
+    NewPersona {
+        name: name.into(),
+        provider: "local".into(),
+        system_prompt: Some("Be brief.".into()),
+        ..NewPersona::default()
+    }
+}
+
+#[tokio::test]
+async fn a_home_resumes_as_the_same_persona_even_when_the_registry_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let roster = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()));
+    let made = roster.create(spec("asha")).await.unwrap();
+    let key_before = std::fs::read(PersonaHome::of(&home, &made.id).key_file()).unwrap();
+
+    // A new registry (lost database): the home alone brings asha back.
+    let fresh = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()));
+    let report = fresh.resume_all().await.unwrap();
+    assert_eq!(report.resumed, 1);
+    let listed = fresh.list().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].id.as_str(), listed[0].born_at_ms),
+        (made.id.as_str(), made.born_at_ms)
+    );
+    assert_eq!(listed[0].name, "asha");
+    assert_eq!(listed[0].system_prompt, "Be brief.");
+    assert_eq!(listed[0].status, PersonaStatus::Active);
+    let key_after = std::fs::read(PersonaHome::of(&home, &made.id).key_file()).unwrap();
+    assert_eq!(key_before, key_after);
+    // Resuming twice mints nothing either.
+    fresh.resume_all().await.unwrap();
+    assert_eq!(PersonaHome::scan(&home).unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_home_without_seed_or_registry_entry_keeps_its_id_birth_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let made = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()))
+        .create(spec("asha"))
+        .await
+        .unwrap();
+    let persona = PersonaHome::of(&home, &made.id);
+    std::fs::remove_file(persona.seed_file()).unwrap();
+    let records = Arc::new(InMemoryPersonas::new());
+    let roster = Roster::new(home.clone(), records.clone());
+    roster.resume_all().await.unwrap();
+    let record = records.get(&made.id).await.unwrap().unwrap();
+    assert_eq!(
+        record.born_at_ms, made.born_at_ms,
+        "the id carries the birth time"
+    );
+    assert_eq!(record.public_key, made.public_key);
+    assert!(persona.seed_file().exists(), "the seed was written back");
+    assert_eq!(roster.live(&made.id).unwrap().trust(), Trust::Provisional);
+}
+
+#[tokio::test]
+async fn an_unusable_key_is_reported_and_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let records: Arc<dyn PersonaStore> = Arc::new(InMemoryPersonas::new());
+    let made = Roster::new(home.clone(), Arc::clone(&records))
+        .create(spec("asha"))
+        .await
+        .unwrap();
+    let key = PersonaHome::of(&home, &made.id).key_file();
+    std::fs::write(&key, "not a key").unwrap();
+    let roster = Roster::new(home.clone(), Arc::clone(&records));
+    let report = roster.resume_all().await.unwrap();
+    assert_eq!(
+        report.problems,
+        vec![(made.id.clone(), PersonaStatus::KeyUnreadable)]
+    );
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), "not a key");
+    assert!(roster.live(&made.id).is_none());
+    assert_eq!(
+        roster.list().await.unwrap()[0].status,
+        PersonaStatus::KeyUnreadable
+    );
+}
+
+#[tokio::test]
+async fn retiring_archives_and_frees_the_name_but_never_the_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let roster = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()));
+    let first = roster.create(spec("asha")).await.unwrap();
+    assert!(
+        roster.create(spec("ASHA")).await.is_err(),
+        "names are unique without case"
+    );
+    roster.retire("asha").await.unwrap();
+    assert!(home
+        .archived_personas_dir()
+        .join(&first.id)
+        .join("seed.json")
+        .exists());
+    assert!(!PersonaHome::of(&home, &first.id).dir().exists());
+    let second = roster.create(spec("asha")).await.unwrap();
+    assert_ne!(first.id, second.id);
+    let owner = roster
+        .create(NewPersona {
+            trust: Some(Trust::Owner),
+            ..spec("eve")
+        })
+        .await;
+    assert!(owner.unwrap_err().to_string().contains("/trust"));
+}
