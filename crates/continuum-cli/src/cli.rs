@@ -19,6 +19,7 @@ fn usage(bin: &str) -> String {
            {bin} start                 start the daemon (idempotent)\n  \
            {bin} stop                  stop the daemon (idempotent)\n  \
            {bin} status                is it running? pid, version, uptime\n  \
+           {bin} chat ROOM             chat in a room: type to send, answers appear\n  \
            {bin} <command> [JSON]      call a command with a JSON params object\n  \
            {bin} <command> --flag ...  call a command with flags from its schema\n  \
            {bin} <command> --help      the command's flags, from its schema\n  \
@@ -67,6 +68,19 @@ fn run(bin: &str, args: &[String]) -> u8 {
         "stop" => cmd_stop(bin, &home),
         "status" => cmd_status(&home),
         "completions" => cmd_completions(bin, &home, args.get(1).map(String::as_str)),
+        "chat" => crate::chat::run(
+            bin,
+            &home,
+            args.get(1).map(String::as_str),
+            || {
+                let mut client = Client::connect(&home.socket())?;
+                if let Some(max) = max_trust {
+                    client.limit_trust(max);
+                }
+                Ok(client)
+            },
+            |err| report_client_error(bin, err),
+        ),
         flag if flag.starts_with('-') => {
             eprintln!("{bin}: unknown option '{flag}'\n");
             eprint!("{}", usage(bin));
@@ -464,7 +478,7 @@ fn suggest_builtin(bin: &str, command: &str, err: &RpcError) {
 }
 
 /// The verbs `cu` handles itself.
-const BUILTINS: [&str; 4] = ["start", "stop", "status", "completions"];
+const BUILTINS: [&str; 5] = ["start", "stop", "status", "chat", "completions"];
 
 fn cmd_completions(bin: &str, home: &Home, shell: Option<&str>) -> u8 {
     let Some(shell) = shell.and_then(|s| s.parse::<clap_complete::Shell>().ok()) else {
@@ -475,6 +489,11 @@ fn cmd_completions(bin: &str, home: &Home, shell: Option<&str>) -> u8 {
         .subcommand(clap::Command::new("start").about("Start the daemon"))
         .subcommand(clap::Command::new("stop").about("Stop the daemon"))
         .subcommand(clap::Command::new("status").about("Show whether the daemon runs"))
+        .subcommand(
+            clap::Command::new("chat")
+                .about("Chat in a room")
+                .arg(clap::Arg::new("room")),
+        )
         .subcommand(
             clap::Command::new("completions")
                 .about("Print shell completions")

@@ -8,8 +8,10 @@
 //! - [`flags`]: `--kebab-case` flags -> camelCase params, coerced by the
 //!   command's JSON Schema, parsed by a clap command built at run time.
 //! - [`control`]: `start`, `stop`, `status`.
+//! - `chat`: `cu chat ROOM`, an interactive room.
 //! - [`exit`]: the exit codes.
 
+mod chat;
 mod cli;
 pub mod client;
 pub mod control;

@@ -11,8 +11,11 @@
 pub mod ai;
 pub mod audit;
 mod catalog;
+pub mod chat;
 pub mod data;
 pub mod grid;
+pub mod memory;
+pub mod persona;
 mod ping;
 pub mod system;
 

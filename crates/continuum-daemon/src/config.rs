@@ -43,6 +43,9 @@ pub struct DaemonConfig {
     /// Audit log retention.
     #[serde(default)]
     pub audit: AuditRetention,
+    /// How personas answer: concurrency, rate, tool rounds, context size.
+    #[serde(default)]
+    pub personas: continuum_persona::AnswerSettings,
 }
 
 /// `[audit]`: how much of the audit log to keep.

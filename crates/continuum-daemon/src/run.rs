@@ -4,10 +4,13 @@
 
 use crate::config::{ConfigError, DaemonConfig};
 use crate::{prepare, InstanceError, InstanceLock};
-use continuum_commands::ai::AiModule;
+use continuum_commands::ai::{AiModule, Providers};
 use continuum_commands::audit::AuditModule;
+use continuum_commands::chat::ChatModule;
 use continuum_commands::data::DataModule;
 use continuum_commands::grid::GridModule;
+use continuum_commands::memory::MemoryModule;
+use continuum_commands::persona::PersonaModule;
 use continuum_commands::system::{DaemonState, SystemModule};
 use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
 use continuum_grid::{AuditCheckpoints, GrantAuthorizer, NodeIdentity, MAX_CLOCK_SKEW_MS};
@@ -18,9 +21,12 @@ use continuum_kernel::audit::{AuditError, AuditEvent, AuditLog};
 use continuum_kernel::clock::now_ms;
 use continuum_kernel::command::{BoxFuture, Module, RegistryBuilder, RegistryError};
 use continuum_kernel::{CallerMint, KernelBuilder};
+use continuum_persona::{Responder, Rooms, Roster};
 use continuum_store::{
-    AuditStore, DocumentStore, GrantLedger, MemoryAuditLog, MemoryDocumentStore, SqliteAuditLog,
-    SqliteDocumentStore, SqliteGrantLedger, SqliteWatermarks, StoreError,
+    AuditStore, DocumentStore, GrantLedger, InMemoryChat, InMemoryMemories, InMemoryPersonas,
+    MemoryAuditLog, MemoryDocumentStore, MemoryStore, SqliteAuditLog, SqliteChat,
+    SqliteDocumentStore, SqliteGrantLedger, SqliteMemories, SqlitePersonas, SqliteWatermarks,
+    StoreError,
 };
 use continuum_wire::Home;
 use std::net::SocketAddr;
@@ -64,6 +70,15 @@ pub struct Services {
     pub watermarks: Arc<dyn EpochWatermarks>,
     /// Where peers connect, when the peer listener is on.
     pub peer_listener: Option<SocketAddr>,
+    /// The inference providers (`providers.toml`), shared by `ai/*` and
+    /// the persona responder.
+    pub providers: Arc<Providers>,
+    /// The personas this node hosts.
+    pub roster: Arc<Roster>,
+    /// Rooms and their messages.
+    pub rooms: Arc<Rooms>,
+    /// Persona memories.
+    pub memories: Arc<dyn MemoryStore>,
 }
 
 impl Services {
@@ -84,6 +99,15 @@ impl Services {
             grant_ledger: Arc::new(SqliteGrantLedger::open(&data.join("grid.sqlite"))?),
             watermarks: Arc::new(SqliteWatermarks::open(&data.join("watermarks.sqlite"))?),
             peer_listener: None,
+            providers: Providers::load(home.root()),
+            roster: Arc::new(Roster::new(
+                home.clone(),
+                Arc::new(SqlitePersonas::open(&data.join("personas.sqlite"))?),
+            )),
+            rooms: Arc::new(Rooms::new(Arc::new(SqliteChat::open(
+                &data.join("chat.sqlite"),
+            )?))),
+            memories: Arc::new(SqliteMemories::open(&data.join("memories.sqlite"))?),
         })
     }
 
@@ -97,6 +121,13 @@ impl Services {
             grant_ledger: Arc::new(SqliteGrantLedger::open(&dir.join("grid.sqlite"))?),
             watermarks: Arc::new(InMemoryWatermarks::default()),
             peer_listener: None,
+            providers: Providers::load(dir),
+            roster: Arc::new(Roster::new(
+                Home::at(dir),
+                Arc::new(InMemoryPersonas::new()),
+            )),
+            rooms: Arc::new(Rooms::new(Arc::new(InMemoryChat::new()))),
+            memories: Arc::new(InMemoryMemories::new()),
         })
     }
 
@@ -142,7 +173,7 @@ pub fn build_registry(
     let mut registry = RegistryBuilder::new()
         .with_registered()
         .module(&SystemModule::new(Arc::clone(state)))
-        .module(&AiModule::load(&state.home))
+        .module(&AiModule::over(Arc::clone(&services.providers)))
         .module(&AuditModule::new(Arc::clone(&services.audit)))
         .module(&DataModule::new(Arc::clone(&services.documents)))
         .module(&GridModule::new(
@@ -150,6 +181,19 @@ pub fn build_registry(
             Arc::clone(&services.grant_ledger),
             Arc::clone(&services.watermarks),
             services.peer_listener,
+        ))
+        .module(&PersonaModule::new(
+            Arc::clone(&services.roster),
+            Arc::clone(&services.providers),
+            Arc::clone(&services.memories),
+        ))
+        .module(&ChatModule::new(
+            Arc::clone(&services.roster),
+            Arc::clone(&services.rooms),
+        ))
+        .module(&MemoryModule::new(
+            Arc::clone(&services.memories),
+            Arc::clone(&services.roster),
         ));
     for module in extra {
         registry = registry.module(module.as_ref());
@@ -186,6 +230,9 @@ pub enum DaemonError {
     /// The node identity could not be loaded or created.
     #[error("node identity: {0}")]
     Identity(#[from] continuum_grid::IdentityError),
+    /// The persona homes could not be read.
+    #[error("personas: {0}")]
+    Personas(String),
     /// `config.toml` is unusable.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
@@ -220,6 +267,18 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
         Arc::clone(&services.watermarks),
     );
     issuer.reconcile_watermarks(now_ms()).await?;
+    let resumed = services
+        .roster
+        .resume_all()
+        .await
+        .map_err(|err| DaemonError::Personas(err.to_string()))?;
+    tracing::info!(
+        resumed = resumed.resumed,
+        seeds_created = resumed.seeds_created,
+        seeds_healed = resumed.seeds_healed,
+        not_resumed = resumed.problems.len(),
+        "personas resumed"
+    );
     let tcp_listener = match config.tcp {
         Some(addr) => Some(
             bind_tcp(addr)
@@ -282,6 +341,15 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
             remote_limits,
         ));
     }
+    let responder = Responder::new(
+        Arc::clone(&services.roster),
+        Arc::clone(&services.rooms),
+        Arc::clone(&services.memories),
+        services.providers.registry(),
+        mint.personas(),
+        daemon_config.personas.clone(),
+    );
+    connections.spawn(responder.run(shutdown.clone()));
     connections.spawn(evict_watermarks(
         Arc::clone(&services.watermarks),
         shutdown.clone(),

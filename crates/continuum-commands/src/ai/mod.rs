@@ -28,9 +28,10 @@ pub struct AiModule {
     providers: Arc<Providers>,
 }
 
-/// The providers the daemon loaded, and why none were, if so.
-struct Providers {
-    registry: ProviderRegistry,
+/// The providers the daemon loaded, and why none were, if so. Loaded once
+/// and shared by `ai/*` and the persona responder.
+pub struct Providers {
+    registry: Arc<ProviderRegistry>,
     /// Where the configuration lives, as callers are told it: relative to
     /// `$CONTINUUM_HOME`, so no caller (a TCP client, a persona) learns the
     /// home's absolute path.
@@ -46,6 +47,32 @@ impl AiModule {
     /// variables the providers name. Never fails: a missing file means no
     /// providers; a broken one is logged and reported by the commands.
     pub fn load(home: &Path) -> AiModule {
+        AiModule::over(Providers::load(home))
+    }
+
+    /// A module over providers loaded elsewhere.
+    pub fn over(providers: Arc<Providers>) -> AiModule {
+        AiModule { providers }
+    }
+
+    /// A module over an already built registry (`file` is how error
+    /// messages name where its configuration would live).
+    pub fn new(registry: ProviderRegistry, file: impl Into<String>) -> AiModule {
+        AiModule {
+            providers: Arc::new(Providers {
+                registry: Arc::new(registry),
+                file: file.into(),
+                load_error: None,
+            }),
+        }
+    }
+}
+
+impl Providers {
+    /// Loads `<home>/providers.toml`, with keys from the environment
+    /// variables the providers name. Never fails: a missing file means no
+    /// providers; a broken one is logged and reported by the commands.
+    pub fn load(home: &Path) -> Arc<Providers> {
         let file = home.join(PROVIDERS_FILE);
         let (registry, load_error) = match ProviderRegistry::load(home, &EnvCredentials) {
             Ok(registry) => {
@@ -61,40 +88,24 @@ impl AiModule {
                 (ProviderRegistry::default(), Some(shown))
             }
         };
-        AiModule {
-            providers: Arc::new(Providers {
-                registry,
-                file: format!("{HOME_SHOWN}/{PROVIDERS_FILE}"),
-                load_error,
-            }),
-        }
+        Arc::new(Providers {
+            registry: Arc::new(registry),
+            file: format!("{HOME_SHOWN}/{PROVIDERS_FILE}"),
+            load_error,
+        })
     }
 
-    /// A module over an already built registry (`file` is how error
-    /// messages name where its configuration would live).
-    pub fn new(registry: ProviderRegistry, file: impl Into<String>) -> AiModule {
-        AiModule {
-            providers: Arc::new(Providers {
-                registry,
-                file: file.into(),
-                load_error: None,
-            }),
-        }
+    /// The registry, for the persona responder.
+    pub fn registry(&self) -> Arc<ProviderRegistry> {
+        Arc::clone(&self.registry)
     }
-}
 
-impl Module for AiModule {
-    fn commands(&self) -> Vec<ErasedCommand> {
-        vec![
-            erase(generate::AiGenerate(Arc::clone(&self.providers))),
-            erase(providers::AiProviders(Arc::clone(&self.providers))),
-        ]
-    }
-}
-
-impl Providers {
     /// The adapter for `requested`, or for the default provider when `None`.
-    fn adapter(&self, requested: Option<&str>) -> Result<Arc<dyn InferenceAdapter>, CommandError> {
+    /// Errors name the field (`/provider`) and the configured names.
+    pub fn adapter(
+        &self,
+        requested: Option<&str>,
+    ) -> Result<Arc<dyn InferenceAdapter>, CommandError> {
         let file = &self.file;
         if let Some(err) = &self.load_error {
             return Err(CommandError::Unavailable(format!(
@@ -135,6 +146,15 @@ impl Providers {
             }
             CommandError::invalid_params("/provider", reason)
         })
+    }
+}
+
+impl Module for AiModule {
+    fn commands(&self) -> Vec<ErasedCommand> {
+        vec![
+            erase(generate::AiGenerate(Arc::clone(&self.providers))),
+            erase(providers::AiProviders(Arc::clone(&self.providers))),
+        ]
     }
 }
 
@@ -196,12 +216,10 @@ mod tests {
     /// never sends a request.
     pub(super) fn providers(toml: &str) -> Providers {
         Providers {
-            registry: ProviderRegistry::from_config(
-                ProvidersConfig::parse(toml).unwrap(),
-                &NoKeys,
-                None,
-            )
-            .unwrap(),
+            registry: Arc::new(
+                ProviderRegistry::from_config(ProvidersConfig::parse(toml).unwrap(), &NoKeys, None)
+                    .unwrap(),
+            ),
             file: "$CONTINUUM_HOME/providers.toml".into(),
             load_error: None,
         }
@@ -259,7 +277,7 @@ mod tests {
     #[test]
     fn no_providers_file_says_how_to_configure_one() {
         let p = Providers {
-            registry: ProviderRegistry::default(),
+            registry: Arc::default(),
             file: "$CONTINUUM_HOME/providers.toml".into(),
             load_error: None,
         };

@@ -1,0 +1,72 @@
+//! `persona/list` and `persona/show`: what personas this node hosts and
+//! where each stands. AI-safe: public keys only.
+
+use super::persona_error;
+use crate::store_error;
+use continuum_kernel::command::{Command, CommandError, Ctx, NoParams};
+use continuum_persona::{PersonaView, Roster};
+use continuum_store::MemoryStore;
+use continuum_wire::Access;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Lists personas.
+pub(super) struct PersonaList(pub(super) Arc<Roster>);
+
+/// Result of `persona/list`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ListResult {
+    /// Every persona ever created here (retired ones too), by birth.
+    pub personas: Vec<PersonaView>,
+}
+
+impl Command for PersonaList {
+    const NAME: &'static str = "persona/list";
+    const DESCRIPTION: &'static str =
+        "List personas: id, name, birth time, status (active, retired, key_missing, ...), provider, trust.";
+    const ACCESS: Access = Access::AiSafe;
+    type Params = NoParams;
+    type Output = ListResult;
+
+    async fn run(&self, _: Ctx, _: NoParams) -> Result<ListResult, CommandError> {
+        Ok(ListResult {
+            personas: self.0.list().await.map_err(persona_error)?,
+        })
+    }
+}
+
+/// Shows one persona.
+pub(super) struct PersonaShow(pub(super) Arc<Roster>, pub(super) Arc<dyn MemoryStore>);
+
+/// Params of `persona/show`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ShowParams {
+    /// Name or id.
+    pub persona: String,
+}
+
+/// Result of `persona/show`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(super) struct ShowResult {
+    /// The persona.
+    #[serde(flatten)]
+    pub persona: PersonaView,
+    /// How many memories it has.
+    pub memories: u64,
+}
+
+impl Command for PersonaShow {
+    const NAME: &'static str = "persona/show";
+    const DESCRIPTION: &'static str = "Show one persona by name or id, with its memory count.";
+    const ACCESS: Access = Access::AiSafe;
+    type Params = ShowParams;
+    type Output = ShowResult;
+
+    async fn run(&self, _: Ctx, p: ShowParams) -> Result<ShowResult, CommandError> {
+        let persona = self.0.show(&p.persona).await.map_err(persona_error)?;
+        let memories = self.1.count(&persona.id).await.map_err(store_error)?;
+        Ok(ShowResult { persona, memories })
+    }
+}
