@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+pub mod scripted_model;
 pub mod test_commands;
 
 pub use continuum_wire::Home;
@@ -114,6 +115,26 @@ impl TestHome {
     /// Runs `cu` and collects its output.
     pub fn cu(&self, args: &[&str]) -> CuOutput {
         CuOutput(self.cu_command(args).output().expect("run cu"))
+    }
+
+    /// Runs `cu`, asserts it succeeded, and returns its output as JSON.
+    pub fn cu_json(&self, args: &[&str]) -> Value {
+        let out = self.cu(args);
+        assert_eq!(out.code(), 0, "cu {args:?}: {out:?}");
+        out.json()
+    }
+
+    /// Writes `contents` to `name` in the home (creating the home).
+    pub fn write(&self, name: &str, contents: &str) {
+        std::fs::create_dir_all(self.home.root()).unwrap();
+        std::fs::write(self.home.root().join(name), contents).unwrap();
+    }
+
+    /// `cu stop` then `cu start`, asserting both succeed.
+    pub fn restart(&self) {
+        let out = self.cu(&["stop"]);
+        assert_eq!(out.code(), 0, "cu stop failed: {out:?}");
+        self.start();
     }
 
     /// `cu start`, asserting success.
