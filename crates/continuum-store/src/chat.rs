@@ -169,6 +169,13 @@ pub struct AnswerRecord {
     pub detail: Option<String>,
     /// When the attempt ended, Unix ms.
     pub at_ms: u64,
+    /// Time spent waiting on the model, in µs.
+    #[serde(default)]
+    pub inference_us: u64,
+    /// The daemon's own time for the answer (context, recall, tool list,
+    /// tool calls, writes: everything but the model), in µs.
+    #[serde(default)]
+    pub pipeline_us: u64,
 }
 
 /// One tool call of an answer.
@@ -467,7 +474,9 @@ CREATE TABLE answers (
     completion_tokens INTEGER NOT NULL,
     tool_calls TEXT NOT NULL,
     detail TEXT,
-    at_ms INTEGER NOT NULL
+    at_ms INTEGER NOT NULL,
+    inference_us INTEGER NOT NULL DEFAULT 0,
+    pipeline_us INTEGER NOT NULL DEFAULT 0
 );
 "];
 
@@ -605,7 +614,8 @@ fn history_sql(after: bool) -> String {
 }
 
 const ANSWER_COLUMNS: &str = "id, persona_id, room_id, trigger_id, outcome, message_id, \
-    reasoning, model, prompt_tokens, completion_tokens, tool_calls, detail, at_ms";
+    reasoning, model, prompt_tokens, completion_tokens, tool_calls, detail, at_ms, \
+    inference_us, pipeline_us";
 
 fn read_answer(row: &Row<'_>) -> rusqlite::Result<AnswerRecord> {
     Ok(AnswerRecord {
@@ -624,6 +634,8 @@ fn read_answer(row: &Row<'_>) -> rusqlite::Result<AnswerRecord> {
         tool_calls: column_json(row, 10, true)?,
         detail: row.get(11)?,
         at_ms: row.get::<_, i64>(12)? as u64,
+        inference_us: row.get::<_, i64>(13)? as u64,
+        pipeline_us: row.get::<_, i64>(14)? as u64,
     })
 }
 
@@ -775,7 +787,7 @@ impl ChatStore for SqliteChat {
                 .map_err(|err| StoreError::Backend(format!("tool calls: {err}")))?;
             let sql = format!(
                 "INSERT INTO answers ({ANSWER_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (id) DO NOTHING"
             );
             let inserted = conn.execute(
@@ -794,6 +806,8 @@ impl ChatStore for SqliteChat {
                     tool_calls,
                     record.detail,
                     record.at_ms as i64,
+                    record.inference_us as i64,
+                    record.pipeline_us as i64,
                 ],
             )?;
             if inserted == 0 {

@@ -30,7 +30,7 @@ use continuum_wire::{CommandDescriptor, RpcError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tools::Toolbox;
@@ -93,6 +93,8 @@ pub struct Responder {
 
 /// What one answer produced before it was posted.
 struct Drafted {
+    /// Time spent waiting on the model.
+    inference: Duration,
     text: String,
     reasoning: Option<String>,
     model: String,
@@ -226,7 +228,9 @@ impl Responder {
             return;
         };
         let answer_id = new_id();
+        let started = Instant::now();
         let drafted = self.draft(&persona, &room, &trigger).await;
+        let mut inference = Duration::ZERO;
         let mut record = AnswerRecord {
             id: answer_id.clone(),
             persona_id: persona.id().to_owned(),
@@ -240,9 +244,12 @@ impl Responder {
             tool_calls: Vec::new(),
             detail: None,
             at_ms: 0,
+            inference_us: 0,
+            pipeline_us: 0,
         };
         match drafted {
             Ok(drafted) => {
+                inference = drafted.inference;
                 record.reasoning = drafted.reasoning;
                 record.model = drafted.model.clone();
                 record.usage = drafted.usage;
@@ -298,6 +305,8 @@ impl Responder {
             tracing::warn!(persona = %persona.id(), outcome = ?record.outcome, detail = ?record.detail, "persona posted nothing");
         }
         record.at_ms = continuum_kernel::clock::now_ms();
+        record.inference_us = inference.as_micros() as u64;
+        record.pipeline_us = started.elapsed().saturating_sub(inference).as_micros() as u64;
         if let Err(err) = self.rooms.store().record_answer(record).await {
             tracing::error!(error = %err, "could not record an answer");
         }
@@ -352,6 +361,7 @@ impl Responder {
         request.tools = toolbox.specs().to_vec();
 
         let mut drafted = Drafted {
+            inference: Duration::ZERO,
             text: String::new(),
             reasoning: None,
             model: String::new(),
@@ -361,10 +371,10 @@ impl Responder {
         };
         let mut reasoning = Vec::new();
         for step in 0..=self.settings.max_tool_steps {
-            let response = adapter
-                .generate(request.clone())
-                .await
-                .map_err(|err| err.to_string())?;
+            let asked = Instant::now();
+            let response = adapter.generate(request.clone()).await;
+            drafted.inference += asked.elapsed();
+            let response = response.map_err(|err| err.to_string())?;
             drafted.model = response.model;
             drafted.usage.prompt_tokens += response.usage.prompt_tokens;
             drafted.usage.completion_tokens += response.usage.completion_tokens;

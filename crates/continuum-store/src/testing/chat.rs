@@ -340,6 +340,8 @@ async fn answers(store: &dyn ChatStore) {
         ],
         detail: None,
         at_ms: 1_800_000_000_000,
+        inference_us: 1_234_567,
+        pipeline_us: 890,
     };
     let failed = AnswerRecord {
         id: crate::new_id(),
