@@ -13,7 +13,7 @@ use continuum_grant::{
 };
 use continuum_kernel::clock::now_ms;
 use continuum_kernel::command::BoxFuture;
-use continuum_kernel::credential::{GrantCheck, GrantUse};
+use continuum_kernel::credential::{GrantCheck, GrantUse, IssuingPersona};
 use continuum_kernel::gate::PeerCaller;
 use dashmap::DashMap;
 use std::sync::Arc;
@@ -35,11 +35,21 @@ type Pipeline = fn(
     u64,
 ) -> Result<AuthorizedGrant, GrantVerdict>;
 
-/// Authorizes grants issued by this node's pinned issuers.
+/// This node's personas as grant issuers, looked up at decision time: a
+/// retired persona's grants stop working at once, and a trust change applies
+/// to the next call.
+pub trait PersonaIssuers: Send + Sync {
+    /// The active persona whose public key is `key`.
+    fn persona(&self, key: &[u8; 32]) -> Option<IssuingPersona>;
+}
+
+/// Authorizes grants issued by this node's pinned issuers: the node key, and
+/// the keys of its active personas.
 pub struct GrantAuthorizer {
     policy: VerifyPolicy,
     watermarks: Arc<dyn EpochWatermarks>,
     checked: DashMap<String, Arc<CheckedSignature>>,
+    personas: Option<Arc<dyn PersonaIssuers>>,
 }
 
 impl GrantAuthorizer {
@@ -50,7 +60,23 @@ impl GrantAuthorizer {
             policy,
             watermarks,
             checked: DashMap::new(),
+            personas: None,
         }
+    }
+
+    /// Also pins this node's personas' keys as issuers.
+    pub fn with_personas(mut self, personas: Arc<dyn PersonaIssuers>) -> Self {
+        self.personas = Some(personas);
+        self
+    }
+
+    /// The persona that issued `grant_text`, if one of ours did (unverified:
+    /// the issuer field only).
+    fn issuing_persona(&self, grant_text: &str) -> Option<([u8; 32], IssuingPersona)> {
+        let personas = self.personas.as_ref()?;
+        let grant = SignedGrant::from_text(grant_text).ok()?;
+        let key = *grant.body.issuer_key();
+        personas.persona(&key).map(|persona| (key, persona))
     }
 
     /// The full decision for `grant_text` presented by `presenting_key` (from
@@ -71,12 +97,16 @@ impl GrantAuthorizer {
         )
     }
 
-    fn checked_signature(&self, grant_text: &str) -> Result<Arc<CheckedSignature>, GrantVerdict> {
+    fn checked_signature(
+        &self,
+        grant_text: &str,
+        policy: &VerifyPolicy,
+    ) -> Result<Arc<CheckedSignature>, GrantVerdict> {
         if let Some(hit) = self.checked.get(grant_text) {
             return Ok(Arc::clone(&hit));
         }
         let grant = SignedGrant::from_text(grant_text)?;
-        let checked = Arc::new(CheckedSignature::check(grant, &self.policy)?);
+        let checked = Arc::new(CheckedSignature::check(grant, policy)?);
         if self.checked.len() >= CACHE_CAPACITY {
             self.checked.clear();
         }
@@ -111,31 +141,51 @@ impl GrantAuthorizer {
         command: &str,
         now_ms: u64,
     ) -> Result<AuthorizedGrant, GrantVerdict> {
-        let checked = self.checked_signature(grant_text)?;
+        // A persona's grant is checked against that persona's key alone, and
+        // only while the persona is active (the issuer is re-checked against
+        // this policy even for a cached signature).
+        let persona_policy = self
+            .issuing_persona(grant_text)
+            .map(|(key, _)| VerifyPolicy {
+                trusted_issuers: vec![key],
+                ..self.policy.clone()
+            });
+        let policy = persona_policy.as_ref().unwrap_or(&self.policy);
+        let checked = self.checked_signature(grant_text, policy)?;
         pipeline(
             &checked,
             presenting_key,
             command,
-            &self.policy,
+            policy,
             self.watermarks.as_ref(),
             now_ms,
         )
     }
-}
 
-fn grant_use(
-    peer: &PeerCaller,
-    command: &str,
-    result: Result<AuthorizedGrant, GrantVerdict>,
-) -> Result<GrantUse, &'static str> {
-    match result {
-        Ok(grant) => Ok(GrantUse {
-            issuer: *grant.body().issuer_key(),
-            epoch: grant.body().epoch(),
-        }),
-        Err(verdict) => {
-            tracing::debug!(peer = %peer.peer_id(), command, verdict = %verdict, "grant refused");
-            Err(verdict.code())
+    fn grant_use(
+        &self,
+        peer: &PeerCaller,
+        command: &str,
+        result: Result<AuthorizedGrant, GrantVerdict>,
+    ) -> Result<GrantUse, &'static str> {
+        match result {
+            Ok(grant) => {
+                let issuer = *grant.body().issuer_key();
+                let persona = self
+                    .personas
+                    .as_ref()
+                    .and_then(|personas| personas.persona(&issuer))
+                    .map(Arc::new);
+                Ok(GrantUse {
+                    issuer,
+                    epoch: grant.body().epoch(),
+                    persona,
+                })
+            }
+            Err(verdict) => {
+                tracing::debug!(peer = %peer.peer_id(), command, verdict = %verdict, "grant refused");
+                Err(verdict.code())
+            }
         }
     }
 }
@@ -150,7 +200,11 @@ impl GrantCheck for GrantAuthorizer {
         command: &'a str,
     ) -> BoxFuture<'a, Result<GrantUse, &'static str>> {
         let result = self.authorize(grant, peer.key(), command, now_ms());
-        Box::pin(std::future::ready(grant_use(peer, command, result)))
+        Box::pin(std::future::ready(self.grant_use(peer, command, result)))
+    }
+
+    fn persona_issued(&self, grant: &str) -> bool {
+        self.issuing_persona(grant).is_some()
     }
 
     fn peek<'a>(
@@ -160,7 +214,7 @@ impl GrantCheck for GrantAuthorizer {
         command: &'a str,
     ) -> BoxFuture<'a, Result<GrantUse, &'static str>> {
         let result = self.preview(grant, peer.key(), command, now_ms());
-        Box::pin(std::future::ready(grant_use(peer, command, result)))
+        Box::pin(std::future::ready(self.grant_use(peer, command, result)))
     }
 }
 

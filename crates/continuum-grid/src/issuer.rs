@@ -4,7 +4,7 @@
 //! records the grant, all under the ledger's lock for that grantee.
 
 use crate::NodeIdentity;
-use continuum_grant::{EpochDecision, EpochWatermarks, GrantSpec};
+use continuum_grant::{EpochDecision, EpochWatermarks, GrantSpec, LimitError, SignedGrant};
 use continuum_store::{GrantLedger, IssuedGrant, StoreError};
 use std::sync::Arc;
 
@@ -30,6 +30,19 @@ pub struct IssueRequest {
     pub epoch: Option<u64>,
     /// Whether this grant revokes (confers nothing).
     pub revocation: bool,
+}
+
+/// Who signs a grant: the node, or one of its personas selling its own
+/// compute. The key never leaves the signer.
+pub trait GrantSigner: Send + Sync {
+    /// Signs `spec`.
+    fn sign_grant(&self, spec: GrantSpec) -> Result<SignedGrant, LimitError>;
+}
+
+impl GrantSigner for NodeIdentity {
+    fn sign_grant(&self, spec: GrantSpec) -> Result<SignedGrant, LimitError> {
+        NodeIdentity::sign_grant(self, spec)
+    }
 }
 
 /// Signs and records this node's grants.
@@ -89,6 +102,18 @@ impl GrantIssuer {
     /// (`/epoch`, `/capabilities`); nothing is issued unless every step
     /// succeeds.
     pub async fn issue(&self, request: IssueRequest) -> Result<IssuedGrant, StoreError> {
+        self.issue_signed_by(request, Arc::clone(&self.identity) as Arc<dyn GrantSigner>)
+            .await
+    }
+
+    /// Issues `request` signed by `signer` (a persona of this node), with
+    /// the same epochs, ledger and watermarks as the node's own grants: a
+    /// newer grant to a grantee supersedes every older one, whoever signed it.
+    pub async fn issue_signed_by(
+        &self,
+        request: IssueRequest,
+        signer: Arc<dyn GrantSigner>,
+    ) -> Result<IssuedGrant, StoreError> {
         let identity = Arc::clone(&self.identity);
         let watermarks = Arc::clone(&self.watermarks);
         let grantee = request.grantee.clone();
@@ -108,7 +133,7 @@ impl GrantIssuer {
                 expires_at_ms: request.expires_at_ms,
                 epoch,
             };
-            let grant = identity
+            let grant = signer
                 .sign_grant(spec)
                 .map_err(|limit| StoreError::invalid("/capabilities", limit.to_string()))?
                 .to_text();

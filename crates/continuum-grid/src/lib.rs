@@ -14,7 +14,7 @@ mod identity;
 mod issuer;
 pub mod keyfile;
 
-pub use authorizer::{GrantAuthorizer, MAX_CLOCK_SKEW_MS};
+pub use authorizer::{GrantAuthorizer, PersonaIssuers, MAX_CLOCK_SKEW_MS};
 pub use checkpoints::AuditCheckpoints;
 pub use identity::{AuditPoint, IdentityError, NodeIdentity};
-pub use issuer::{GrantIssuer, IssueRequest, MAX_ISSUABLE_EPOCH};
+pub use issuer::{GrantIssuer, GrantSigner, IssueRequest, MAX_ISSUABLE_EPOCH};

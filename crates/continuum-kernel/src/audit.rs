@@ -41,9 +41,21 @@ pub fn decision_event(
     forwarded_for: Option<String>,
 ) -> AuditEvent {
     let caller = principal.caller();
+    // A persona-issued grant: the persona acts, on behalf of the peer that
+    // presented the grant (whose proven key stays on the record).
+    let (label, forwarded_for) = match admission.acting_persona() {
+        Some(persona) => {
+            let on_behalf = match forwarded_for {
+                Some(asked) => format!("{} (for {asked})", caller.label()),
+                None => caller.label(),
+            };
+            (format!("persona:{}", persona.persona_id), Some(on_behalf))
+        }
+        None => (caller.label(), forwarded_for),
+    };
     AuditEvent {
         time_ms: now_ms(),
-        caller: caller.label(),
+        caller: label,
         caller_key: caller.proven_key().map(hex::encode),
         command: command.to_owned(),
         outcome: if admission.is_allowed() {
@@ -53,7 +65,10 @@ pub fn decision_event(
         },
         reason: admission.reason.to_owned(),
         forwarded_for,
-        grant_issuer: admission.grant.map(|grant| hex::encode(grant.issuer)),
-        grant_epoch: admission.grant.map(|grant| grant.epoch),
+        grant_issuer: admission
+            .grant
+            .as_ref()
+            .map(|grant| hex::encode(grant.issuer)),
+        grant_epoch: admission.grant.as_ref().map(|grant| grant.epoch),
     }
 }

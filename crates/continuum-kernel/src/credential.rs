@@ -3,7 +3,8 @@
 //! may present a different grant (or none) on each request.
 
 use crate::command::BoxFuture;
-use crate::gate::PeerCaller;
+use crate::gate::{PeerCaller, Trust};
+use std::sync::Arc;
 
 /// What a call presents beyond who it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,12 +15,24 @@ pub enum Credential {
 }
 
 /// The grant that admitted a call: recorded in the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantUse {
     /// The issuer's ed25519 public key.
     pub issuer: [u8; 32],
     /// The grant's epoch.
     pub epoch: u64,
+    /// When one of this node's personas issued it: that persona, whose
+    /// compute the grant sells. The call then runs as the persona.
+    pub persona: Option<Arc<IssuingPersona>>,
+}
+
+/// A persona of this node that issued a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuingPersona {
+    /// The persona's id.
+    pub persona_id: String,
+    /// Its trust now (looked up at decision time, so a change applies at once).
+    pub trust: Trust,
 }
 
 /// Verifies a grant presented by an authenticated peer for one command.
@@ -35,6 +48,14 @@ pub trait GrantCheck: Send + Sync {
         grant: &'a str,
         command: &'a str,
     ) -> BoxFuture<'a, Result<GrantUse, &'static str>>;
+
+    /// Whether `grant` names one of this node's personas as its issuer. Cheap
+    /// and unverified (it only routes the call to the persona path, where
+    /// [`GrantCheck::check`] verifies everything).
+    fn persona_issued(&self, grant: &str) -> bool {
+        let _ = grant;
+        false
+    }
 
     /// The same answer with no side effect (the watermark is compared, never
     /// advanced). Used to list what a caller may call.

@@ -87,6 +87,11 @@ impl Dispatcher {
         let params = shape(std::mem::take(&mut call.params))?;
         let admission = self.admit(&call, entry, Presentation::Call).await;
         self.record(&call, entry, &admission).await?;
+        if let Some(persona) = admission.acting_persona() {
+            // A persona-issued grant: the handler, and everything it calls,
+            // runs as that persona, never above the caller's ceiling.
+            call.principal = Arc::new(call.principal.acting_as(persona));
+        }
         let started = Instant::now();
         let result = self.execute(entry, call, params, depth).await;
         entry.stats().record(started.elapsed(), result.is_ok());

@@ -3,9 +3,10 @@
 //! suggestions (and later persona tool lists and MCP `tools/list`) all ask it,
 //! so what a caller is shown is exactly what it may call.
 
-use super::{decide, Allowed, Caller, Decision, Denied, Principal};
-use crate::credential::{Credential, GrantCheck, GrantUse};
+use super::{decide, Allowed, Caller, Decision, Denied, Principal, Trust};
+use crate::credential::{Credential, GrantCheck, GrantUse, IssuingPersona};
 use continuum_wire::Access;
+use std::sync::Arc;
 
 /// Whether the check is for a real call or only to show what is callable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Presentation {
 }
 
 /// The gate's answer for one command, with what the audit log records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admission {
     /// Allowed, or why not.
     pub decision: Decision,
@@ -26,6 +27,13 @@ pub struct Admission {
     pub reason: &'static str,
     /// The grant that admitted the call, if one did.
     pub grant: Option<GrantUse>,
+}
+
+impl Admission {
+    /// The persona the call runs as, when a persona-issued grant admitted it.
+    pub fn acting_persona(&self) -> Option<&Arc<IssuingPersona>> {
+        self.grant.as_ref().and_then(|grant| grant.persona.as_ref())
+    }
 }
 
 impl Admission {
@@ -39,6 +47,12 @@ impl Admission {
 /// (declared `access`). Trust first; a grant is consulted only when trust
 /// alone falls short, only for a peer whose key the transport proved, and
 /// never for an owner-only command or a Blocked caller (see [`decide`]).
+///
+/// A grant issued by one of this node's personas is different: it sells
+/// that persona's compute, so the call runs *as the persona* or not at all.
+/// The grant must verify and confer the command, and then the persona's own
+/// trust (capped by the caller's ceiling) decides, with no grant lift: a
+/// persona can never sell more than it may do itself.
 pub async fn admit(
     principal: &Principal,
     credential: Option<&Credential>,
@@ -47,6 +61,46 @@ pub async fn admit(
     grants: Option<&dyn GrantCheck>,
     presentation: Presentation,
 ) -> Admission {
+    if let (Some(grants), Caller::Peer(peer), Some(Credential::Grant(grant))) =
+        (grants, principal.caller(), credential)
+    {
+        if grants.persona_issued(grant) {
+            if principal.trust() == Trust::Blocked {
+                return admission(Decision::Deny(Denied::Blocked), None, None);
+            }
+            let checked = match presentation {
+                Presentation::Call => grants.check(peer, grant, command).await,
+                Presentation::Listing => grants.peek(peer, grant, command).await,
+            };
+            return match checked {
+                Ok(used) => match used.persona.clone() {
+                    Some(persona) => {
+                        let trust = persona.trust.min(principal.ceiling());
+                        let decision = decide(trust, access, false);
+                        let mut granted = admission(decision, None, Some(used));
+                        if decision.is_allowed() {
+                            granted.reason = "persona_grant";
+                        } else if decision == Decision::Deny(Denied::InsufficientTrust) {
+                            // The grant is genuine; the persona may not do this itself.
+                            granted.reason = "persona_trust";
+                        }
+                        granted
+                    }
+                    // Not a persona's after all (retired meanwhile): no lift.
+                    None => admission(
+                        Decision::Deny(Denied::InsufficientTrust),
+                        Some("unknown_issuer"),
+                        None,
+                    ),
+                },
+                Err(verdict) => admission(
+                    Decision::Deny(Denied::InsufficientTrust),
+                    Some(verdict),
+                    None,
+                ),
+            };
+        }
+    }
     let trust = principal.trust();
     let decision = decide(trust, access, false);
     if decision != Decision::Deny(Denied::InsufficientTrust) {
@@ -80,6 +134,6 @@ fn admission(
     Admission {
         decision,
         reason,
-        grant: grant.filter(|_| decision == Decision::Allow(Allowed::Grant)),
+        grant: grant.filter(|_| decision.is_allowed()),
     }
 }

@@ -138,6 +138,18 @@ impl Principal {
         }
     }
 
+    /// The persona that issued the grant a peer presented, acting in the
+    /// peer's place: the persona's trust, the peer's ceiling.
+    pub(crate) fn acting_as(&self, persona: &crate::credential::IssuingPersona) -> Principal {
+        Principal {
+            caller: Caller::Persona {
+                persona_id: persona.persona_id.clone(),
+                trust: persona.trust,
+            },
+            ceiling: self.ceiling,
+        }
+    }
+
     /// Who is calling.
     pub fn caller(&self) -> &Caller {
         &self.caller
