@@ -86,9 +86,13 @@ impl Peer {
     }
 
     fn call(&mut self, method: &str, grant: Option<&str>) -> Value {
+        self.call_with(method, json!({}), grant)
+    }
+
+    fn call_with(&mut self, method: &str, params: Value, grant: Option<&str>) -> Value {
         let id = self.next;
         self.next += 1;
-        let mut request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": {}});
+        let mut request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         if let Some(grant) = grant {
             request["meta"] = json!({"grant": grant});
         }
@@ -477,4 +481,99 @@ fn a_crafted_handshake_cannot_forge_a_log_line() {
         log.contains("\\n2026-11-23T00:00:00"),
         "the newline is escaped in place: {log}"
     );
+}
+
+/// A persona sells its own compute: a grant it signs lets a peer call as
+/// that persona (its memories, its trust), and never above its trust.
+#[test]
+fn a_persona_issued_grant_runs_the_call_as_the_persona_and_never_above_its_trust() {
+    let t = TestHome::new();
+    t.write(
+        "providers.toml",
+        "[providers.local]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n",
+    );
+    let addr = start_with_peers(&t);
+    let seller = t.cu_json(&["persona/create", "--name", "seller", "--provider", "local"]);
+    let pro = t.cu_json(&[
+        "persona/create",
+        "--name",
+        "pro",
+        "--provider",
+        "local",
+        "--trust",
+        "trusted",
+    ]);
+    let bob_key = SigningKey::from_bytes(&[0xb0; 32]);
+    let bob_hex = hex::encode(bob_key.verifying_key().to_bytes());
+    let persona_grant = |persona: &str, capabilities: &[&str]| {
+        let mut args = vec![
+            "grid/grant/issue",
+            "--persona",
+            persona,
+            "--grantee",
+            "peer-bob",
+            "--grantee-key",
+            &bob_hex,
+            "--ttl",
+            "1h",
+        ];
+        for capability in capabilities {
+            args.extend(["--capabilities", capability]);
+        }
+        t.cu_json(&args)["grant"].as_str().unwrap().to_owned()
+    };
+    let mut bob = Peer::handshake(&addr, &bob_key, "peer-bob");
+    let remember = json!({"text": "bob bought an hour of compute"});
+
+    // Without the persona's grant, a peer has no memories to write.
+    assert_eq!(
+        verdict(&bob.call_with("memory/remember", remember.clone(), None)),
+        "not_a_persona"
+    );
+
+    let grant = persona_grant("seller", &["memory/remember", "system/info"]);
+    let stored = bob.call_with("memory/remember", remember.clone(), Some(&grant));
+    assert_eq!(stored["result"]["personaId"], seller["id"], "{stored}");
+    let recalled = t.cu_json(&[
+        "memory/recall",
+        "--persona",
+        "seller",
+        "--query",
+        "bought compute",
+    ]);
+    assert_eq!(
+        recalled["memories"][0]["text"],
+        "bob bought an hour of compute"
+    );
+    // The grant lists system/info, but seller (Provisional) may not call it.
+    assert_eq!(
+        verdict(&bob.call("system/info", Some(&grant))),
+        "persona_trust"
+    );
+
+    // A Trusted persona's grant does reach a Trusted command.
+    let trusted = persona_grant("pro", &["system/info"]);
+    assert_eq!(verdict(&bob.call("system/info", Some(&trusted))), "ok");
+
+    // Audited as the persona, on the peer's behalf, with the peer's proven key.
+    let audit = t.cu_json(&["audit/tail", "--limit", "100"]);
+    let acted = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["command"] == "memory/remember" && r["reason"] == "persona_grant")
+        .expect("the persona's call is audited");
+    assert_eq!(
+        acted["caller"],
+        format!("persona:{}", seller["id"].as_str().unwrap())
+    );
+    assert_eq!(acted["forwardedFor"], "peer:peer-bob");
+    assert_eq!(acted["callerKey"], bob_hex.as_str());
+    assert_eq!(acted["grantIssuer"], seller["publicKey"]);
+    assert_eq!(acted["outcome"], "allowed");
+
+    // A retired persona's grants stop at once.
+    t.cu_json(&["persona/retire", "--persona", "pro"]);
+    assert_ne!(verdict(&bob.call("system/info", Some(&trusted))), "ok");
+    assert_eq!(pro["trust"], "trusted");
 }

@@ -141,6 +141,7 @@ impl Services {
             },
             Arc::clone(&self.watermarks),
         )
+        .with_personas(Arc::clone(&self.roster) as Arc<dyn continuum_grid::PersonaIssuers>)
     }
 }
 
@@ -176,12 +177,15 @@ pub fn build_registry(
         .module(&AiModule::over(Arc::clone(&services.providers)))
         .module(&AuditModule::new(Arc::clone(&services.audit)))
         .module(&DataModule::new(Arc::clone(&services.documents)))
-        .module(&GridModule::new(
-            Arc::clone(&services.identity),
-            Arc::clone(&services.grant_ledger),
-            Arc::clone(&services.watermarks),
-            services.peer_listener,
-        ))
+        .module(
+            &GridModule::new(
+                Arc::clone(&services.identity),
+                Arc::clone(&services.grant_ledger),
+                Arc::clone(&services.watermarks),
+                services.peer_listener,
+            )
+            .with_personas(Arc::clone(&services.roster)),
+        )
         .module(&PersonaModule::new(
             Arc::clone(&services.roster),
             Arc::clone(&services.providers),

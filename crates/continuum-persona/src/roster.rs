@@ -15,8 +15,9 @@ use crate::home::PersonaHome;
 use crate::seed::{ensure_seed, read_seed, Seed, SeedOutcome};
 use continuum_grant::{issue_grant, GrantSpec, LimitError, SignedGrant};
 use continuum_grid::keyfile::{create_key, read_key};
-use continuum_grid::IdentityError;
+use continuum_grid::{GrantSigner, IdentityError, PersonaIssuers};
 use continuum_inference::ThinkingMode;
+use continuum_kernel::credential::IssuingPersona;
 use continuum_store::{id_time_ms, new_id, PersonaRecord, PersonaStore, StoreError};
 use continuum_wire::{Home, Trust};
 use ed25519_dalek::SigningKey;
@@ -152,6 +153,8 @@ pub struct PersonaPatch {
 pub struct LivePersona {
     record: PersonaRecord,
     key: SigningKey,
+    /// The public half, derived once (the gate looks it up per call).
+    public: [u8; 32],
 }
 
 // By hand, so the key never reaches a log through `{:?}`.
@@ -165,6 +168,15 @@ impl fmt::Debug for LivePersona {
 }
 
 impl LivePersona {
+    fn new(record: PersonaRecord, key: SigningKey) -> LivePersona {
+        let public = key.verifying_key().to_bytes();
+        LivePersona {
+            record,
+            key,
+            public,
+        }
+    }
+
     /// Its record.
     pub fn record(&self) -> &PersonaRecord {
         &self.record
@@ -195,13 +207,25 @@ impl LivePersona {
 
     /// The public key.
     pub fn public_key(&self) -> [u8; 32] {
-        self.key.verifying_key().to_bytes()
+        self.public
     }
+}
 
-    /// Signs a grant with this persona's key: the persona sells its own
-    /// compute. The key never leaves this type.
-    pub fn sign_grant(&self, spec: GrantSpec) -> Result<SignedGrant, LimitError> {
+/// A persona signs grants for its own compute; the key never leaves it.
+impl GrantSigner for LivePersona {
+    fn sign_grant(&self, spec: GrantSpec) -> Result<SignedGrant, LimitError> {
         issue_grant(&self.key, spec)
+    }
+}
+
+/// This node pins its active personas' keys as grant issuers, with their
+/// trust as it is at decision time.
+impl PersonaIssuers for Roster {
+    fn persona(&self, key: &[u8; 32]) -> Option<IssuingPersona> {
+        self.by_key(key).map(|live| IssuingPersona {
+            persona_id: live.id().to_owned(),
+            trust: live.trust(),
+        })
     }
 }
 
@@ -352,7 +376,7 @@ impl Roster {
             .map_err(|err| PersonaError::Home(format!("writing the seed: {err}")))?;
         self.records.insert(record.clone()).await?;
         tracing::info!(persona = %id, name = %record.name, "persona created");
-        let live = Arc::new(LivePersona { record, key });
+        let live = Arc::new(LivePersona::new(record, key));
         let view = view_of(live.record(), PersonaStatus::Active, None);
         self.state
             .write()
@@ -397,10 +421,7 @@ impl Roster {
         ensure_seed(&home.seed_file(), &Seed::of(&record))
             .map_err(|err| PersonaError::Home(format!("writing the seed: {err}")))?;
         self.records.update(record.clone()).await?;
-        let updated = Arc::new(LivePersona {
-            record,
-            key: live.key.clone(),
-        });
+        let updated = Arc::new(LivePersona::new(record, live.key.clone()));
         let view = view_of(updated.record(), PersonaStatus::Active, None);
         self.state
             .write()
@@ -561,7 +582,7 @@ fn resume_one(
     })?;
     let mut record = record;
     record.born_at_ms = seed.born_at_ms;
-    Ok((LivePersona { record, key }, outcome))
+    Ok((LivePersona::new(record, key), outcome))
 }
 
 /// A registry record for a home the registry does not know: from its seed,

@@ -4,8 +4,8 @@
 use super::GridNode;
 use crate::store_error;
 use continuum_grant::{CheckedSignature, GrantVerdict, SignedGrant, VerifyPolicy};
-use continuum_grid::IssueRequest;
 use continuum_grid::MAX_CLOCK_SKEW_MS;
+use continuum_grid::{GrantSigner, IssueRequest};
 use continuum_kernel::clock::now_ms;
 use continuum_kernel::command::{Command, CommandError, Ctx};
 use continuum_store::{HeldGrant, HoldOutcome, IssuedGrant};
@@ -41,6 +41,10 @@ pub(super) struct IssueParams {
     /// Epoch; defaults to one above the latest issued to this grantee.
     #[serde(default)]
     pub epoch: Option<u64>,
+    /// Sign with this persona's key (name or id) instead of the node's: the
+    /// grantee's calls then run as that persona, never above its trust.
+    #[serde(default)]
+    pub persona: Option<String>,
 }
 
 /// Result of `grid/grant/issue` and `grid/grant/revoke`.
@@ -142,6 +146,18 @@ impl Command for GrantIssue {
                 ))
             }
         };
+        let signer = match &p.persona {
+            Some(persona) => {
+                let roster = self.0.personas.as_ref().ok_or_else(|| {
+                    CommandError::invalid_params("/persona", "this node hosts no personas")
+                })?;
+                let persona = roster
+                    .resolve(persona)
+                    .map_err(|err| CommandError::invalid_params("/persona", err.to_string()))?;
+                Some(persona as Arc<dyn GrantSigner>)
+            }
+            None => None,
+        };
         let request = IssueRequest {
             grantee: p.grantee,
             grantee_key,
@@ -151,7 +167,7 @@ impl Command for GrantIssue {
             epoch: p.epoch,
             revocation: false,
         };
-        issue(&self.0, request).await
+        issue(&self.0, request, signer).await
     }
 }
 
@@ -207,7 +223,7 @@ impl Command for GrantRevoke {
             epoch: None,
             revocation: true,
         };
-        issue(&self.0, request).await
+        issue(&self.0, request, None).await
     }
 }
 
@@ -385,8 +401,16 @@ impl Command for GrantHeld {
 }
 
 /// Issues `request` and shapes the answer.
-async fn issue(node: &GridNode, request: IssueRequest) -> Result<IssueResult, CommandError> {
-    let issued = node.issuer.issue(request).await.map_err(store_error)?;
+async fn issue(
+    node: &GridNode,
+    request: IssueRequest,
+    signer: Option<Arc<dyn GrantSigner>>,
+) -> Result<IssueResult, CommandError> {
+    let issued = match signer {
+        Some(signer) => node.issuer.issue_signed_by(request, signer).await,
+        None => node.issuer.issue(request).await,
+    }
+    .map_err(store_error)?;
     Ok(IssueResult {
         grant: issued.grant,
         grantee: issued.grantee_peer_id,

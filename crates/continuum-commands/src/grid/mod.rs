@@ -8,6 +8,7 @@ mod identity;
 use continuum_grant::EpochWatermarks;
 use continuum_grid::{GrantIssuer, NodeIdentity};
 use continuum_kernel::command::{erase, ErasedCommand, Module};
+use continuum_persona::Roster;
 use continuum_store::GrantLedger;
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ pub(crate) struct GridNode {
     issuer: GrantIssuer,
     /// The peer listener's address, when enabled.
     peer_listener: Option<std::net::SocketAddr>,
+    /// The personas that may sign grants for their own compute.
+    personas: Option<Arc<Roster>>,
 }
 
 impl GridModule {
@@ -38,6 +41,18 @@ impl GridModule {
             node: Arc::new(GridNode {
                 issuer: GrantIssuer::new(identity, ledger, watermarks),
                 peer_listener,
+                personas: None,
+            }),
+        }
+    }
+
+    /// Lets `grid/grant/issue --persona NAME` sign with that persona's key.
+    pub fn with_personas(self, roster: Arc<Roster>) -> Self {
+        let node = Arc::into_inner(self.node).expect("the module is not shared yet");
+        GridModule {
+            node: Arc::new(GridNode {
+                personas: Some(roster),
+                ..node
             }),
         }
     }
