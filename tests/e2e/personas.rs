@@ -617,4 +617,18 @@ fn following_a_room_streams_new_messages_until_the_client_goes() {
     send(&t, "live", "again");
     let history = t.cu_json(&["chat/history", "--room", "live"]);
     assert!(history["messages"].as_array().unwrap().len() >= 3);
+
+    // A follow still open at shutdown ends with the daemon: it gets its
+    // answer, and the stop does not wait out the grace period.
+    let mut open = t.raw();
+    open.send(&json!({"jsonrpc": "2.0", "id": 7, "method": "chat/history", "params": {"room": "live", "follow": true, "limit": 1}}));
+    assert_eq!(open.recv()["method"], "$/stream");
+    let stopped = t.cu(&["stop"]);
+    assert_eq!(stopped.code(), 0, "{stopped:?}");
+    assert_eq!(
+        open.recv()["id"],
+        7,
+        "the follow is answered when the daemon stops"
+    );
+    assert!(!t.log().contains("did not finish within"), "{}", t.log());
 }

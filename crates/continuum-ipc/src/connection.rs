@@ -151,8 +151,8 @@ pub async fn serve_connection<R, W>(
 {
     let session = Arc::new(session);
     let (stream_tx, mut streamed) = mpsc::channel::<Vec<u8>>(256);
-    // Turns true at end of input, so handlers that stream until the client
-    // goes (`chat/history --follow`) stop then.
+    // Turns true at end of input or shutdown, so handlers that stream until
+    // the client goes (`chat/history --follow`) stop then.
     let (hangup_tx, hangup) = watch::channel(false);
     let outlet = Outlet {
         frames: stream_tx,
@@ -203,6 +203,9 @@ pub async fn serve_connection<R, W>(
         };
         let bytes = match event {
             Event::ShuttingDown => {
+                // Requests that stream until the client goes (follows) end
+                // now, so shutdown never waits on them.
+                hangup_tx.send_replace(true);
                 reading = false;
                 continue;
             }
