@@ -137,3 +137,115 @@ fn admission(
         grant: grant.filter(|_| decision.is_allowed()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::BoxFuture;
+    use crate::gate::PeerCaller;
+
+    /// Grants are "persona:<trust>" texts; anything else is the node's own
+    /// grant conferring everything.
+    struct FakeGrants;
+
+    impl FakeGrants {
+        fn answer(grant: &str) -> Result<GrantUse, &'static str> {
+            let persona = grant.strip_prefix("persona:").map(|trust| {
+                Arc::new(IssuingPersona {
+                    persona_id: "p1".into(),
+                    trust: Trust::parse(trust).unwrap(),
+                })
+            });
+            match grant {
+                "bad" => Err("bad_signature"),
+                _ => Ok(GrantUse {
+                    issuer: [1; 32],
+                    epoch: 1,
+                    persona,
+                }),
+            }
+        }
+    }
+
+    impl GrantCheck for FakeGrants {
+        fn check<'a>(
+            &'a self,
+            _: &'a PeerCaller,
+            grant: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<GrantUse, &'static str>> {
+            Box::pin(std::future::ready(FakeGrants::answer(grant)))
+        }
+        fn peek<'a>(
+            &'a self,
+            _: &'a PeerCaller,
+            grant: &'a str,
+            _: &'a str,
+        ) -> BoxFuture<'a, Result<GrantUse, &'static str>> {
+            Box::pin(std::future::ready(FakeGrants::answer(grant)))
+        }
+        fn persona_issued(&self, grant: &str) -> bool {
+            grant.starts_with("persona:") || grant == "bad"
+        }
+    }
+
+    fn peer(trust: Option<Trust>) -> Principal {
+        Principal::new(Caller::Peer(PeerCaller::new("peer".into(), [2; 32], trust)))
+    }
+
+    async fn decide_for(principal: &Principal, grant: &str, access: Access) -> Admission {
+        let credential = Credential::Grant(grant.into());
+        admit(
+            principal,
+            Some(&credential),
+            access,
+            "cmd",
+            Some(&FakeGrants),
+            Presentation::Call,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_persona_grant_runs_as_the_persona_within_its_trust_only() {
+        let bob = peer(None);
+        let sold = decide_for(&bob, "persona:provisional", Access::AiSafe).await;
+        assert!(sold.is_allowed());
+        assert_eq!(sold.reason, "persona_grant");
+        assert_eq!(sold.acting_persona().unwrap().persona_id, "p1");
+
+        // The grant may list a Trusted command; a Provisional persona cannot sell it.
+        let above = decide_for(&bob, "persona:provisional", Access::Trusted).await;
+        assert!(!above.is_allowed());
+        assert_eq!(above.reason, "persona_trust");
+        assert!(above.acting_persona().is_none());
+        assert!(decide_for(&bob, "persona:trusted", Access::Trusted)
+            .await
+            .is_allowed());
+
+        // Never owner-only, never for a blocked peer, never with a bad grant.
+        let owner = decide_for(&bob, "persona:trusted", Access::OwnerOnly).await;
+        assert_eq!(owner.reason, "owner_only");
+        let blocked = decide_for(
+            &peer(Some(Trust::Blocked)),
+            "persona:trusted",
+            Access::AiSafe,
+        )
+        .await;
+        assert_eq!(blocked.reason, "blocked");
+        let forged = decide_for(&bob, "bad", Access::AiSafe).await;
+        assert_eq!(
+            (forged.is_allowed(), forged.reason),
+            (false, "bad_signature")
+        );
+
+        // The caller's ceiling still caps the persona.
+        let capped = bob.lowered(Some(Trust::Provisional));
+        assert_eq!(
+            decide_for(&capped, "persona:trusted", Access::Trusted)
+                .await
+                .reason,
+            "persona_trust"
+        );
+    }
+}
