@@ -13,32 +13,14 @@
 //! then `CONTINUUM_TEST_LLM_URL=http://127.0.0.1:18080/v1 cargo test -p continuum-e2e --test ai`.
 //! The error-path tests need no model and always run.
 
-use continuum_e2e::TestHome;
+use continuum_e2e::{llm_url, TestHome};
 use serde_json::{json, Value};
 
-const LLM_URL_ENV: &str = "CONTINUUM_TEST_LLM_URL";
 /// The credential the `local` provider names. llama-cpp-python started
 /// without `--api_key` ignores the header, so this proves a configured key
 /// is sent yet never shown or logged.
 const KEY_ENV: &str = "CONTINUUM_E2E_LLM_KEY";
 const KEY_VALUE: &str = "sk-e2e-do-not-leak-4f1c9a";
-
-/// The real server's base URL, or `None` (with a note) when it is not set
-/// outside CI.
-fn llm_url() -> Option<String> {
-    match std::env::var(LLM_URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
-        _ => {
-            let ci = std::env::var("CI").unwrap_or_default();
-            assert!(
-                ci.is_empty() || ci == "false" || ci == "0",
-                "{LLM_URL_ENV} is not set but CI={ci}: .ci/run must start scripts/ci/llm-server.sh and export {LLM_URL_ENV}"
-            );
-            eprintln!("skipped: set {LLM_URL_ENV} (scripts/ci/llm-server.sh)");
-            None
-        }
-    }
-}
 
 /// A home whose `providers.toml` is `providers`, with a daemon started with
 /// the test key in its environment and debug logging on.

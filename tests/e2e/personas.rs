@@ -12,30 +12,12 @@
 use continuum_e2e::scripted_model::{
     completion, persona_name, tool_call, tool_results, ScriptedModel,
 };
-use continuum_e2e::TestHome;
+use continuum_e2e::{llm_url, TestHome};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-const LLM_URL_ENV: &str = "CONTINUUM_TEST_LLM_URL";
-
-/// The real server's base URL, or `None` (with a note) outside CI.
-fn llm_url() -> Option<String> {
-    match std::env::var(LLM_URL_ENV) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
-        _ => {
-            let ci = std::env::var("CI").unwrap_or_default();
-            assert!(
-                ci.is_empty() || ci == "false" || ci == "0",
-                "{LLM_URL_ENV} is not set but CI={ci}"
-            );
-            eprintln!("skipped: set {LLM_URL_ENV} (scripts/ci/llm-server.sh)");
-            None
-        }
-    }
-}
 
 /// A started home whose provider `local` is `providers`.
 fn home_with(providers: &str, config: &str) -> TestHome {

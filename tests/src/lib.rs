@@ -46,6 +46,27 @@ pub fn bin(name: &str) -> PathBuf {
     bin_dir().join(name)
 }
 
+/// Where the real model server is: `CONTINUUM_TEST_LLM_URL`.
+pub const LLM_URL_ENV: &str = "CONTINUUM_TEST_LLM_URL";
+
+/// The real model server's base URL, or `None` (printing "skipped") when
+/// it is not set outside CI. Under `CI` a missing server is a failure, so CI
+/// can never skip the real-model tests silently.
+pub fn llm_url() -> Option<String> {
+    match std::env::var(LLM_URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
+        _ => {
+            let ci = std::env::var("CI").unwrap_or_default();
+            assert!(
+                ci.is_empty() || ci == "false" || ci == "0",
+                "{LLM_URL_ENV} is not set but CI={ci}: .ci/run must start scripts/ci/llm-server.sh and export {LLM_URL_ENV}"
+            );
+            eprintln!("skipped: set {LLM_URL_ENV} (scripts/ci/llm-server.sh)");
+            None
+        }
+    }
+}
+
 /// A temporary daemon home; stops any daemon in it when dropped.
 pub struct TestHome {
     dir: tempfile::TempDir,

@@ -493,13 +493,6 @@ impl SqliteChat {
             conn: SharedConnection::open_migrated(path, MIGRATIONS)?,
         })
     }
-
-    fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> BoxFuture<'_, Result<T, StoreError>> {
-        Box::pin(self.conn.run(work))
-    }
 }
 
 /// The wire name of a snake_case enum (`AuthorKind`, `AnswerOutcome`): the
@@ -645,7 +638,7 @@ impl ChatStore for SqliteChat {
         if let Err(err) = check_room_name(&name) {
             return Box::pin(async move { Err(err) });
         }
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let room = Room {
                 id: crate::new_id(),
                 name,
@@ -671,7 +664,7 @@ impl ChatStore for SqliteChat {
     }
 
     fn rooms(&self) -> BoxFuture<'_, Result<Vec<Room>, StoreError>> {
-        self.blocking(|conn| {
+        self.conn.boxed(|conn| {
             load_rooms(
                 conn,
                 "SELECT id, name, hop_budget, created_at_ms FROM rooms ORDER BY name",
@@ -682,7 +675,7 @@ impl ChatStore for SqliteChat {
 
     fn room(&self, name_or_id: &str) -> BoxFuture<'_, Result<Option<Room>, StoreError>> {
         let key = name_or_id.to_owned();
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             // A name may look like another room's id: the id wins.
             let rooms = load_rooms(
                 conn,
@@ -696,7 +689,7 @@ impl ChatStore for SqliteChat {
 
     fn join(&self, room_id: &str, persona_id: &str) -> BoxFuture<'_, Result<bool, StoreError>> {
         let (room_id, persona_id) = (room_id.to_owned(), persona_id.to_owned());
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             if !room_exists(conn, &room_id)? {
                 return Err(room_not_found(&room_id));
             }
@@ -711,7 +704,7 @@ impl ChatStore for SqliteChat {
 
     fn leave(&self, room_id: &str, persona_id: &str) -> BoxFuture<'_, Result<bool, StoreError>> {
         let (room_id, persona_id) = (room_id.to_owned(), persona_id.to_owned());
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             if !room_exists(conn, &room_id)? {
                 return Err(room_not_found(&room_id));
             }
@@ -727,7 +720,7 @@ impl ChatStore for SqliteChat {
         if let Err(err) = check_text(&message.text) {
             return Box::pin(async move { Err(err) });
         }
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             if !room_exists(conn, &message.room_id)? {
                 return Err(room_not_found(&message.room_id));
             }
@@ -765,7 +758,7 @@ impl ChatStore for SqliteChat {
     ) -> BoxFuture<'_, Result<Vec<ChatMessage>, StoreError>> {
         let room_id = room_id.to_owned();
         let limit = limit.min(i64::MAX as usize) as i64;
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let mut stmt = conn.prepare_cached(&history_sql(after.is_some()))?;
             let page = match after {
                 Some(after) => {
@@ -782,7 +775,7 @@ impl ChatStore for SqliteChat {
     }
 
     fn record_answer(&self, record: AnswerRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let tool_calls = serde_json::to_string(&record.tool_calls)
                 .map_err(|err| StoreError::Backend(format!("tool calls: {err}")))?;
             let sql = format!(
@@ -819,7 +812,7 @@ impl ChatStore for SqliteChat {
 
     fn answer(&self, id: &str) -> BoxFuture<'_, Result<Option<AnswerRecord>, StoreError>> {
         let id = id.to_owned();
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let sql = format!("SELECT {ANSWER_COLUMNS} FROM answers WHERE id = ?1");
             Ok(conn.query_row(&sql, [id], read_answer).optional()?)
         })

@@ -381,13 +381,6 @@ impl SqliteDocumentStore {
             conn: SharedConnection::open_migrated(path, MIGRATIONS)?,
         })
     }
-
-    fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> BoxFuture<'_, Result<T, StoreError>> {
-        Box::pin(self.conn.run(work))
-    }
 }
 
 fn row_to_document(
@@ -454,7 +447,7 @@ impl DocumentStore for SqliteDocumentStore {
         if let Err(err) = check_new(&collection, id.as_deref()) {
             return Box::pin(async move { Err(err) });
         }
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let id = id.unwrap_or_else(crate::new_id);
             let now = crate::now_ms();
             let body = Value::Object(data.clone()).to_string();
@@ -477,7 +470,8 @@ impl DocumentStore for SqliteDocumentStore {
         id: &str,
     ) -> BoxFuture<'_, Result<Option<Document>, StoreError>> {
         let (collection, id) = (collection.to_owned(), id.to_owned());
-        self.blocking(move |conn| read_one(conn, &collection, &id))
+        self.conn
+            .boxed(move |conn| read_one(conn, &collection, &id))
     }
 
     fn list(
@@ -489,7 +483,7 @@ impl DocumentStore for SqliteDocumentStore {
         if let Err(err) = validate_query(&query) {
             return Box::pin(async move { Err(err) });
         }
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let mut sql = String::from(
                 "SELECT collection, id, data, created_at_ms, updated_at_ms FROM documents WHERE collection = ?",
             );
@@ -538,7 +532,7 @@ impl DocumentStore for SqliteDocumentStore {
         patch: Map<String, Value>,
     ) -> BoxFuture<'_, Result<Document, StoreError>> {
         let (collection, id) = (collection.to_owned(), id.to_owned());
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let tx = conn.transaction()?;
             let mut doc = read_one(&tx, &collection, &id)?.ok_or_else(|| StoreError::NotFound(format!("{collection}/{id}")))?;
             merge(&mut doc.data, patch);
@@ -554,7 +548,7 @@ impl DocumentStore for SqliteDocumentStore {
 
     fn delete(&self, collection: &str, id: &str) -> BoxFuture<'_, Result<bool, StoreError>> {
         let (collection, id) = (collection.to_owned(), id.to_owned());
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             Ok(conn.execute(
                 "DELETE FROM documents WHERE collection = ?1 AND id = ?2",
                 [collection, id],
@@ -564,13 +558,14 @@ impl DocumentStore for SqliteDocumentStore {
 
     fn truncate(&self, collection: &str) -> BoxFuture<'_, Result<u64, StoreError>> {
         let collection = collection.to_owned();
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             Ok(conn.execute("DELETE FROM documents WHERE collection = ?1", [collection])? as u64)
         })
     }
 
     fn clear_all(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
-        self.blocking(|conn| Ok(conn.execute("DELETE FROM documents", [])? as u64))
+        self.conn
+            .boxed(|conn| Ok(conn.execute("DELETE FROM documents", [])? as u64))
     }
 }
 

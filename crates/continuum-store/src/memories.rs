@@ -412,13 +412,6 @@ impl SqliteMemories {
         }
         Ok(SqliteMemories { conn })
     }
-
-    fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> BoxFuture<'_, Result<T, StoreError>> {
-        Box::pin(self.conn.run(work))
-    }
 }
 
 /// The index term for one persona's word: the owner key, `x`, the word. A key
@@ -560,7 +553,7 @@ impl MemoryStore for SqliteMemories {
         if let Err(err) = check_new(&memory) {
             return Box::pin(async move { Err(err) });
         }
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let memory = stamped(memory);
             let tags = serde_json::to_string(&memory.tags)
                 .map_err(|err| StoreError::Backend(format!("tags: {err}")))?;
@@ -603,7 +596,7 @@ impl MemoryStore for SqliteMemories {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<Recalled>, StoreError>> {
         let (persona_id, query) = (persona_id.to_owned(), query_words(query));
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             // One read transaction: one snapshot (counts and index agree) and
             // one lock, instead of one per statement.
             let tx = conn.transaction()?;
@@ -620,7 +613,7 @@ impl MemoryStore for SqliteMemories {
     ) -> BoxFuture<'_, Result<Vec<Memory>, StoreError>> {
         let persona_id = persona_id.to_owned();
         let limit = limit.min(i64::MAX as usize) as i64;
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {MEMORY_COLUMNS} FROM memories WHERE persona_id = ?1
                  ORDER BY rowid DESC LIMIT ?2"
@@ -632,7 +625,7 @@ impl MemoryStore for SqliteMemories {
 
     fn forget(&self, persona_id: &str, id: &str) -> BoxFuture<'_, Result<bool, StoreError>> {
         let (persona_id, id) = (persona_id.to_owned(), id.to_owned());
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let tx = conn.transaction()?;
             // The persona is part of the key: another persona's id is "not found".
             let rowid: Option<i64> = tx
@@ -657,7 +650,8 @@ impl MemoryStore for SqliteMemories {
 
     fn count(&self, persona_id: &str) -> BoxFuture<'_, Result<u64, StoreError>> {
         let persona_id = persona_id.to_owned();
-        self.blocking(move |conn| Ok(owner(conn, &persona_id)?.map_or(0, |(_, n)| n)))
+        self.conn
+            .boxed(move |conn| Ok(owner(conn, &persona_id)?.map_or(0, |(_, n)| n)))
     }
 }
 

@@ -177,13 +177,6 @@ impl SqlitePersonas {
             conn: SharedConnection::open_migrated(path, MIGRATIONS)?,
         })
     }
-
-    fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> BoxFuture<'_, Result<T, StoreError>> {
-        Box::pin(self.conn.run(work))
-    }
 }
 
 fn read_record(row: &Row<'_>) -> rusqlite::Result<PersonaRecord> {
@@ -244,7 +237,7 @@ fn name_checked(result: rusqlite::Result<usize>, name: &str) -> Result<usize, St
 
 impl PersonaStore for SqlitePersonas {
     fn insert(&self, record: PersonaRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             // The id is checked first so that the only constraint the insert
             // can break is the active-name index.
             let tx = conn.transaction()?;
@@ -266,7 +259,7 @@ impl PersonaStore for SqlitePersonas {
     }
 
     fn update(&self, record: PersonaRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let changed = name_checked(
                 write(
                     conn,
@@ -287,14 +280,14 @@ impl PersonaStore for SqlitePersonas {
 
     fn get(&self, id: &str) -> BoxFuture<'_, Result<Option<PersonaRecord>, StoreError>> {
         let id = id.to_owned();
-        self.blocking(move |conn| {
+        self.conn.boxed(move |conn| {
             let sql = format!("SELECT {COLUMNS} FROM personas WHERE id = ?1");
             Ok(conn.query_row(&sql, [id], read_record).optional()?)
         })
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<PersonaRecord>, StoreError>> {
-        self.blocking(|conn| {
+        self.conn.boxed(|conn| {
             let sql = format!("SELECT {COLUMNS} FROM personas ORDER BY born_at_ms, id");
             let mut stmt = conn.prepare_cached(&sql)?;
             let records = stmt.query_map([], read_record)?;

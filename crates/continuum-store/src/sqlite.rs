@@ -97,6 +97,14 @@ impl SharedConnection {
             .map_err(|err| StoreError::Backend(format!("store task failed: {err}")))?
     }
 
+    /// [`run`](Self::run), boxed: what the object-safe repo traits return.
+    pub fn boxed<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> crate::BoxFuture<'_, Result<T, StoreError>> {
+        Box::pin(self.run(work))
+    }
+
     /// The connection, for synchronous callers.
     pub fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.0
