@@ -305,6 +305,17 @@ fn an_addressed_persona_answers_from_the_real_model_without_reasoning() {
     ]);
     assert_eq!(record["outcome"], "posted");
     assert_eq!(record["messageId"], answer["id"]);
+
+    // After a restart the same persona answers again, as itself.
+    t.restart();
+    let again = send(&t, "lobby", "@asha Say goodbye.");
+    let messages = wait_messages(&t, "lobby", again, Duration::from_secs(120), |m| {
+        !by_personas(m).is_empty()
+    });
+    let answers = by_personas(&messages);
+    assert_eq!(answers.len(), 1, "{messages:?}\n{}", t.log());
+    assert_eq!(answers[0]["author"]["id"], answer["author"]["id"]);
+    assert!(!answers[0]["text"].as_str().unwrap().trim().is_empty());
 }
 
 /// A model that remembers something, then tries an owner-only command and
@@ -558,6 +569,15 @@ fn an_empty_answer_posts_nothing_and_is_recorded_with_its_reasoning() {
     ]);
     assert_eq!(after["messages"], json!([]), "an empty answer was posted");
     assert!(t.log().contains("persona posted nothing"), "{}", t.log());
+    let records = t.cu_json(&["chat/answers", "--room", "hall", "--persona", "quiet"]);
+    let record = &records["answers"][0];
+    assert_eq!(record["outcome"], "empty", "{records}");
+    assert_eq!(record["triggerId"], sent);
+    assert_eq!(
+        record["reasoning"], "I keep thinking and never finish",
+        "{records}"
+    );
+    assert!(record.get("messageId").is_none());
 }
 
 #[test]

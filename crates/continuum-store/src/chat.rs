@@ -218,6 +218,14 @@ pub trait ChatStore: Send + Sync {
     fn record_answer(&self, record: AnswerRecord) -> BoxFuture<'_, Result<(), StoreError>>;
     /// One answer record.
     fn answer(&self, id: &str) -> BoxFuture<'_, Result<Option<AnswerRecord>, StoreError>>;
+    /// The newest `limit` answer records of a room, newest first, optionally
+    /// only one persona's.
+    fn answers(
+        &self,
+        room_id: &str,
+        persona_id: Option<&str>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AnswerRecord>, StoreError>>;
 }
 
 /// Room names: 1-64 chars of `[A-Za-z0-9_.-]`.
@@ -427,6 +435,25 @@ impl ChatStore for InMemoryChat {
         let result = self.with(|state| Ok(state.answers.iter().find(|a| a.id == id).cloned()));
         Box::pin(async move { result })
     }
+
+    fn answers(
+        &self,
+        room_id: &str,
+        persona_id: Option<&str>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AnswerRecord>, StoreError>> {
+        let result = self.with(|state| {
+            Ok(state
+                .answers
+                .iter()
+                .rev()
+                .filter(|a| a.room_id == room_id && persona_id.is_none_or(|p| a.persona_id == p))
+                .take(limit)
+                .cloned()
+                .collect())
+        });
+        Box::pin(async move { result })
+    }
 }
 
 const MIGRATIONS: &[&str] = &["
@@ -478,6 +505,7 @@ CREATE TABLE answers (
     inference_us INTEGER NOT NULL DEFAULT 0,
     pipeline_us INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX answers_by_room ON answers (room_id, id);
 "];
 
 /// Rooms, messages and answer records in SQLite (WAL). Blocking work runs on
@@ -815,6 +843,27 @@ impl ChatStore for SqliteChat {
         self.conn.boxed(move |conn| {
             let sql = format!("SELECT {ANSWER_COLUMNS} FROM answers WHERE id = ?1");
             Ok(conn.query_row(&sql, [id], read_answer).optional()?)
+        })
+    }
+
+    fn answers(
+        &self,
+        room_id: &str,
+        persona_id: Option<&str>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AnswerRecord>, StoreError>> {
+        let (room_id, persona_id) = (room_id.to_owned(), persona_id.map(str::to_owned));
+        self.conn.boxed(move |conn| {
+            // Ids are time-ordered: newest first is id order, descending.
+            let sql = format!(
+                "SELECT {ANSWER_COLUMNS} FROM answers
+                 WHERE room_id = ?1 AND (?2 IS NULL OR persona_id = ?2)
+                 ORDER BY id DESC LIMIT ?3"
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows =
+                statement.query_map(params![room_id, persona_id, limit as i64], read_answer)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 }

@@ -39,6 +39,7 @@ impl Module for ChatModule {
             erase(send::ChatSend(rooms(), roster())),
             erase(history::ChatHistory(rooms())),
             erase(answer::ChatAnswer(rooms())),
+            erase(answer::ChatAnswers(rooms(), roster())),
         ]
     }
 }

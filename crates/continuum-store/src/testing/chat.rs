@@ -363,10 +363,38 @@ async fn answers(store: &dyn ChatStore) {
     );
     assert_eq!(
         store.answer(&failed.id).await.unwrap(),
-        Some(failed),
+        Some(failed.clone()),
         "round trip, empty fields"
     );
     assert_eq!(store.answer("nope").await.unwrap(), None, "unknown answer");
+    let other_room = AnswerRecord {
+        id: crate::new_id(),
+        room_id: "room-b".into(),
+        ..posted.clone()
+    };
+    let other_persona = AnswerRecord {
+        id: crate::new_id(),
+        persona_id: "p-bodhi".into(),
+        ..posted.clone()
+    };
+    store.record_answer(other_room).await.unwrap();
+    store.record_answer(other_persona.clone()).await.unwrap();
+    let ids = |records: Vec<AnswerRecord>| records.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.answers("room-a", None, 10).await.unwrap()),
+        [
+            other_persona.id.clone(),
+            failed.id.clone(),
+            posted.id.clone()
+        ],
+        "a room's answers, newest first"
+    );
+    assert_eq!(
+        ids(store.answers("room-a", Some("p-asha"), 1).await.unwrap()),
+        [failed.id.clone()],
+        "one persona's, limited"
+    );
+    assert!(store.answers("room-z", None, 10).await.unwrap().is_empty());
     assert!(
         matches!(
             store.record_answer(posted).await,
