@@ -391,7 +391,7 @@ async fn answers(store: &dyn ChatStore) {
     );
     assert_eq!(
         ids(store.answers("room-a", Some("p-asha"), 1).await.unwrap()),
-        [failed.id.clone()],
+        std::slice::from_ref(&failed.id),
         "one persona's, limited"
     );
     assert!(store.answers("room-z", None, 10).await.unwrap().is_empty());
