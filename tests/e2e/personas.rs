@@ -10,7 +10,7 @@
 //!   server that says so.
 
 use continuum_e2e::scripted_model::{
-    completion, persona_name, tool_call, tool_results, ScriptedModel,
+    completion, http_error, persona_name, tool_call, tool_results, ScriptedModel,
 };
 use continuum_e2e::{llm_url, TestHome};
 use serde_json::{json, Value};
@@ -633,4 +633,31 @@ fn following_a_room_streams_new_messages_until_the_client_goes() {
         "the follow is answered when the daemon stops"
     );
     assert!(!t.log().contains("did not finish within"), "{}", t.log());
+}
+
+#[test]
+fn a_model_that_refuses_tools_still_answers_without_them() {
+    let model = ScriptedModel::start(|request| {
+        if request.get("tools").is_some() {
+            http_error(
+                400,
+                "registry.ollama.ai/library/tiny does not support tools",
+            )
+        } else {
+            completion("fine without tools")
+        }
+    });
+    let t = home_with(&model.providers_toml("local"), "");
+    create(&t, "plain");
+    room_with(&t, "room", &["plain"]);
+    let sent = send(&t, "room", "hello");
+    let messages = wait_messages(&t, "room", sent, Duration::from_secs(20), |m| {
+        !by_personas(m).is_empty()
+    });
+    assert_eq!(
+        by_personas(&messages)[0]["text"],
+        "fine without tools",
+        "{messages:?}"
+    );
+    assert_eq!(model.requests().len(), 2);
 }

@@ -85,9 +85,16 @@ fn serve(stream: TcpStream, script: &Script, recorded: &Mutex<Vec<Value>>) {
         }
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         recorded.lock().unwrap().push(request.clone());
-        let answer = script(&request).to_string();
+        let mut answer = script(&request);
+        // A script answers an HTTP error with `{"__status": 400, ...body}`.
+        let status = answer
+            .as_object_mut()
+            .and_then(|body| body.remove("__status"))
+            .and_then(|status| status.as_u64())
+            .unwrap_or(200);
+        let answer = answer.to_string();
         let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            "HTTP/1.1 {status} Scripted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
             answer.len()
         );
         if writer.write_all(head.as_bytes()).is_err()
@@ -107,6 +114,11 @@ pub fn completion(text: &str) -> Value {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}
     })
+}
+
+/// An HTTP error answer with an OpenAI-style error body.
+pub fn http_error(status: u16, message: &str) -> Value {
+    json!({"__status": status, "error": {"message": message, "type": "invalid_request_error"}})
 }
 
 /// A chat completion calling one tool.

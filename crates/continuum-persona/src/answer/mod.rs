@@ -20,7 +20,9 @@ use crate::roster::{LivePersona, Roster};
 use address::{responders, Member};
 use budget::{Chains, RateLimiter};
 use context::{build_messages, ContextInput};
-use continuum_inference::{GenerateRequest, Message, ProviderRegistry, Role, ToolCall};
+use continuum_inference::{
+    GenerateRequest, InferenceError, Message, ProviderRegistry, Role, ToolCall,
+};
 use continuum_kernel::{PersonaMint, Request, Session};
 use continuum_store::{
     new_id, AnswerOutcome, AnswerRecord, Author, AuthorKind, ChatMessage, MemoryStore, NewMessage,
@@ -372,7 +374,14 @@ impl Responder {
         let mut reasoning = Vec::new();
         for step in 0..=self.settings.max_tool_steps {
             let asked = Instant::now();
-            let response = adapter.generate(request.clone()).await;
+            let mut response = adapter.generate(request.clone()).await;
+            if step == 0 && !request.tools.is_empty() && refused_tools(&response) {
+                // Many local models (and Ollama for them) reject a request
+                // with tools outright; answer without rather than not at all.
+                tracing::warn!(persona = %record.name, provider = %record.provider, "the provider refused tools; answering without them");
+                request.tools.clear();
+                response = adapter.generate(request.clone()).await;
+            }
             drafted.inference += asked.elapsed();
             let response = response.map_err(|err| err.to_string())?;
             drafted.model = response.model;
@@ -480,6 +489,18 @@ async fn run_tool(
             )
         }
     }
+}
+
+/// Whether a provider rejected the request itself (400 or 422), which for a
+/// request with tools usually means "this model does not support tools".
+fn refused_tools(response: &Result<continuum_inference::GenerateResponse, InferenceError>) -> bool {
+    matches!(
+        response,
+        Err(InferenceError::Http {
+            status: 400 | 422,
+            ..
+        } | InferenceError::InvalidRequest { .. })
+    )
 }
 
 fn truncate(mut text: String) -> String {
