@@ -21,12 +21,11 @@ use continuum_kernel::audit::{AuditError, AuditEvent, AuditLog};
 use continuum_kernel::clock::now_ms;
 use continuum_kernel::command::{BoxFuture, Module, RegistryBuilder, RegistryError};
 use continuum_kernel::{CallerMint, KernelBuilder};
-use continuum_persona::{Responder, Rooms, Roster};
+use continuum_persona::{HomeMemories, Responder, Rooms, Roster};
 use continuum_store::{
     AuditStore, DocumentStore, GrantLedger, InMemoryChat, InMemoryMemories, InMemoryPersonas,
     MemoryAuditLog, MemoryDocumentStore, MemoryStore, SqliteAuditLog, SqliteChat,
-    SqliteDocumentStore, SqliteGrantLedger, SqliteMemories, SqlitePersonas, SqliteWatermarks,
-    StoreError,
+    SqliteDocumentStore, SqliteGrantLedger, SqlitePersonas, SqliteWatermarks, StoreError,
 };
 use continuum_wire::Home;
 use std::net::SocketAddr;
@@ -107,7 +106,8 @@ impl Services {
             rooms: Arc::new(Rooms::new(Arc::new(SqliteChat::open(
                 &data.join("chat.sqlite"),
             )?))),
-            memories: Arc::new(SqliteMemories::open(&data.join("memories.sqlite"))?),
+            // Each persona's memories live in its own home.
+            memories: Arc::new(HomeMemories::new(home.clone())),
         })
     }
 

@@ -7,6 +7,7 @@
 //! ```text
 //! <home>/personas/<id>/seed.json          identity and configuration (0600)
 //! <home>/personas/<id>/persona.key        ed25519 seed, hex (0600)
+//! <home>/personas/<id>/memories.sqlite    its memories (0600)
 //! <home>/archive/personas/<id>/           a retired persona, kept whole
 //! ```
 

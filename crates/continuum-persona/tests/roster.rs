@@ -117,3 +117,48 @@ async fn retiring_archives_and_frees_the_name_but_never_the_id() {
         .await;
     assert!(owner.unwrap_err().to_string().contains("/trust"));
 }
+
+#[tokio::test]
+async fn memories_live_in_the_persona_home_and_leave_with_it() {
+    use continuum_persona::HomeMemories;
+    use continuum_store::{MemoryStore, NewMemory, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let roster = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()));
+    let asha = roster.create(spec("asha")).await.unwrap();
+    let memories = HomeMemories::new(home.clone());
+    let remember = |persona_id: &str| NewMemory {
+        persona_id: persona_id.into(),
+        text: "The owner's cat is called Miso".into(),
+        tags: vec![],
+    };
+    memories.remember(remember(&asha.id)).await.unwrap();
+    let file = PersonaHome::of(&home, &asha.id)
+        .dir()
+        .join("memories.sqlite");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(memories.recall(&asha.id, "cat", 5).await.unwrap().len(), 1);
+
+    // Retired: the memories went to the archive with the home, and nothing
+    // re-creates the home to hold new ones.
+    roster.retire("asha").await.unwrap();
+    assert!(home
+        .archived_personas_dir()
+        .join(&asha.id)
+        .join("memories.sqlite")
+        .exists());
+    let after = memories.remember(remember(&asha.id)).await;
+    assert!(matches!(after, Err(StoreError::NotFound(_))), "{after:?}");
+    assert!(!PersonaHome::of(&home, &asha.id).dir().exists());
+    // Only persona ids route to a file: no path tricks.
+    for id in ["../identity", "", "01a2"] {
+        assert!(
+            matches!(memories.count(id).await, Err(StoreError::NotFound(_))),
+            "{id}"
+        );
+    }
+}
