@@ -378,6 +378,13 @@ fn tool_calls_run_as_the_persona_through_the_gate_and_refusals_go_back_to_the_mo
         .collect();
     assert_eq!(tools, expected);
     assert!(tools.contains(&"memory__remember") && !tools.contains(&"data__clear-all"));
+    // Every tool's schema is in the subset providers accept.
+    for tool in requests[0]["tools"].as_array().unwrap() {
+        let parameters = &tool["function"]["parameters"];
+        assert_eq!(parameters["type"], "object", "{tool}");
+        let text = parameters.to_string();
+        assert!(!text.contains("$ref") && !text.contains("\"null\""), "{tool}");
+    }
 
     // Each refusal went back to the model as a tool result.
     let results = tool_results(&requests[3]);

@@ -12,6 +12,8 @@
 //! - [`descriptor`]: what `commands/list` returns for each command.
 //! - [`home`]: where a daemon's socket, pid file and stores live.
 //! - [`peer`]: the handshake a peer makes to prove its key.
+//! - [`tool_schema`]: params schemas in the subset model providers and tool
+//!   hosts accept.
 
 pub mod audit;
 pub mod descriptor;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod frame;
 pub mod home;
 pub mod peer;
+pub mod tool_schema;
 
 pub use audit::{AuditEvent, Outcome};
 pub use descriptor::{Access, CommandDescriptor, Trust};

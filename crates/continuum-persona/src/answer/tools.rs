@@ -4,8 +4,12 @@
 //! `[A-Za-z0-9_-]`), and the map back is kept, never guessed.
 
 use continuum_inference::ToolSpec;
+use continuum_wire::tool_schema::portable_schema;
 use continuum_wire::CommandDescriptor;
 use std::collections::HashMap;
+
+/// Longest tool name every provider accepts (OpenAI and Gemini: 64).
+const MAX_TOOL_NAME: usize = 64;
 
 /// The tools offered for one answer, and how their names map back.
 #[derive(Debug, Default, Clone)]
@@ -20,6 +24,10 @@ impl Toolbox {
         let mut toolbox = Toolbox::default();
         for descriptor in descriptors {
             let name = tool_name(&descriptor.name);
+            if name.len() > MAX_TOOL_NAME {
+                tracing::warn!(command = %descriptor.name, "command name too long for a tool name; not offered");
+                continue;
+            }
             if toolbox.commands.contains_key(&name) {
                 tracing::warn!(command = %descriptor.name, "two commands map to one tool name; skipped");
                 continue;
@@ -28,7 +36,7 @@ impl Toolbox {
             toolbox.specs.push(ToolSpec {
                 name,
                 description: descriptor.description,
-                parameters: descriptor.params_schema,
+                parameters: portable_schema(&descriptor.params_schema),
             });
         }
         toolbox
