@@ -11,7 +11,7 @@ pub use continuum_wire::{AuditEvent, Outcome};
 
 use crate::clock::now_ms;
 use crate::command::BoxFuture;
-use crate::gate::{Admission, Principal};
+use crate::gate::{Admission, Caller, Principal};
 
 /// Why the audit log failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -42,21 +42,27 @@ pub fn decision_event(
 ) -> AuditEvent {
     let caller = principal.caller();
     // A persona-issued grant: the persona acts, on behalf of the peer that
-    // presented the grant (whose proven key stays on the record).
-    let (label, forwarded_for) = match admission.acting_persona() {
-        Some(persona) => {
+    // presented the grant (whose proven key stays on the record), in the
+    // first call and in every call it composes.
+    let presenter = principal.grant_presenter();
+    let (label, forwarded_for) = match (admission.acting_persona(), presenter) {
+        (Some(persona), Some(peer)) => {
+            let peer_label = Caller::Peer(peer.clone()).label();
             let on_behalf = match forwarded_for {
-                Some(asked) => format!("{} (for {asked})", caller.label()),
-                None => caller.label(),
+                Some(asked) => format!("{peer_label} (for {asked})"),
+                None => peer_label,
             };
             (format!("persona:{}", persona.persona_id), Some(on_behalf))
         }
-        None => (caller.label(), forwarded_for),
+        _ => (caller.label(), forwarded_for),
     };
     AuditEvent {
         time_ms: now_ms(),
         caller: label,
-        caller_key: caller.proven_key().map(hex::encode),
+        caller_key: caller
+            .proven_key()
+            .or(presenter.map(|peer| peer.key()))
+            .map(hex::encode),
         command: command.to_owned(),
         outcome: if admission.is_allowed() {
             Outcome::Allowed

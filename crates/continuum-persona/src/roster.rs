@@ -82,6 +82,11 @@ pub enum PersonaStatus {
     KeyMismatch,
     /// The registry knows it but its home is gone. Not resumed.
     HomeMissing,
+    /// Its home names it like another active persona. Not resumed until one
+    /// of them is renamed or retired.
+    NameConflict,
+    /// Its home cannot be written (the seed could not be ensured). Not resumed.
+    HomeUnwritable,
 }
 
 /// A persona as commands show it. Never holds its secret key.
@@ -245,7 +250,15 @@ pub struct ResumeReport {
 #[derive(Default)]
 struct State {
     live: BTreeMap<String, Arc<LivePersona>>,
-    problems: BTreeMap<String, (PersonaStatus, String)>,
+    problems: BTreeMap<String, Problem>,
+}
+
+/// A persona that did not resume, and why.
+struct Problem {
+    status: PersonaStatus,
+    detail: String,
+    /// What its home says about it, when the registry does not know it.
+    unregistered: Option<PersonaRecord>,
 }
 
 /// The personas this node hosts.
@@ -274,8 +287,10 @@ impl Roster {
     pub async fn resume_all(&self) -> Result<ResumeReport, PersonaError> {
         let _guard = self.changes.lock().await;
         let mut report = ResumeReport::default();
-        let homes = PersonaHome::scan(&self.home)
-            .map_err(|err| PersonaError::Home(format!("scanning persona homes: {err}")))?;
+        let homes = PersonaHome::scan(&self.home).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "cannot read the persona homes; none resumed");
+            Vec::new()
+        });
         let mut records: BTreeMap<String, PersonaRecord> = self
             .records
             .list()
@@ -284,19 +299,47 @@ impl Roster {
             .map(|record| (record.id.clone(), record))
             .collect();
         let mut state = State::default();
+        let mut problem = |id: &str, status, detail: String, unregistered| {
+            let detail = self.shown(&detail);
+            tracing::error!(persona = %id, status = ?status, detail = %detail, "persona not resumed");
+            report.problems.push((id.to_owned(), status));
+            state.problems.insert(
+                id.to_owned(),
+                Problem {
+                    status,
+                    detail,
+                    unregistered,
+                },
+            );
+        };
+        let mut resumed = Vec::new();
         for home in homes {
             let record = match records.remove(home.id()) {
                 Some(record) => record,
-                None => {
-                    // The home is the truth: the registry heals from its seed.
-                    let record = recover_record(&home);
-                    self.records.insert(record.clone()).await?;
-                    tracing::warn!(
-                        persona = home.id(),
-                        "persona registry entry restored from its home"
-                    );
-                    record
-                }
+                // The home is the truth: the registry heals from it.
+                None => match recover_record(&home) {
+                    Ok(record) => match self.records.insert(record.clone()).await {
+                        Ok(()) => {
+                            tracing::warn!(
+                                persona = home.id(),
+                                "persona registry entry restored from its home"
+                            );
+                            record
+                        }
+                        Err(err) => {
+                            let status = match err {
+                                StoreError::Conflict(_) => PersonaStatus::NameConflict,
+                                _ => PersonaStatus::HomeUnwritable,
+                            };
+                            problem(home.id(), status, err.to_string(), Some(record));
+                            continue;
+                        }
+                    },
+                    Err((status, detail, record)) => {
+                        problem(home.id(), status, detail, Some(*record));
+                        continue;
+                    }
+                },
             };
             if record.retired_at_ms.is_some() {
                 // Retired, but the archive move did not finish: finish it.
@@ -314,14 +357,9 @@ impl Roster {
                         SeedOutcome::Kept => {}
                     }
                     tracing::info!(persona = %id, name = live.name(), seed = ?outcome, "persona resumed");
-                    report.resumed += 1;
-                    state.live.insert(id, Arc::new(live));
+                    resumed.push(live);
                 }
-                Err((status, detail)) => {
-                    tracing::error!(persona = %id, status = ?status, detail = %detail, "persona not resumed");
-                    report.problems.push((id.clone(), status));
-                    state.problems.insert(id, (status, detail));
-                }
+                Err((status, detail)) => problem(&id, status, detail, None),
             }
         }
         for (id, record) in records {
@@ -330,17 +368,22 @@ impl Roster {
                     "its home {} is gone",
                     PersonaHome::of(&self.home, &id).dir().display()
                 );
-                tracing::error!(persona = %id, "persona not resumed: {detail}");
-                report
-                    .problems
-                    .push((id.clone(), PersonaStatus::HomeMissing));
-                state
-                    .problems
-                    .insert(id, (PersonaStatus::HomeMissing, detail));
+                problem(&id, PersonaStatus::HomeMissing, detail, None);
             }
         }
+        report.resumed = resumed.len();
+        state.live = resumed
+            .into_iter()
+            .map(|live| (live.id().to_owned(), Arc::new(live)))
+            .collect();
         *self.state.write().expect("roster lock") = state;
         Ok(report)
+    }
+
+    /// `text` with the home's absolute path shown as `$CONTINUUM_HOME`, so
+    /// no caller learns where the home is.
+    fn shown(&self, text: &str) -> String {
+        text.replace(&self.home.root().display().to_string(), "$CONTINUUM_HOME")
     }
 
     /// Creates a persona: a new id, a new home, a new key, its seed and its
@@ -348,7 +391,7 @@ impl Roster {
     pub async fn create(&self, spec: NewPersona) -> Result<PersonaView, PersonaError> {
         let _guard = self.changes.lock().await;
         check_name(&spec.name)?;
-        self.check_name_free(&spec.name, None)?;
+        self.check_name_free(&spec.name, None).await?;
         check_provider(&spec.provider)?;
         let trust = check_trust(spec.trust.unwrap_or(Trust::Provisional))?;
         let system_prompt = check_prompt(spec.system_prompt.unwrap_or_default())?;
@@ -374,7 +417,16 @@ impl Roster {
         };
         ensure_seed(&home.seed_file(), &Seed::of(&record))
             .map_err(|err| PersonaError::Home(format!("writing the seed: {err}")))?;
-        self.records.insert(record.clone()).await?;
+        if let Err(err) = self.records.insert(record.clone()).await {
+            // Never leave an unregistered home to be resumed later: archive it.
+            if let Err(moved) = home.archive(&self.home) {
+                tracing::error!(persona = %id, error = %moved, "could not archive a persona home whose creation failed");
+            }
+            return Err(match err {
+                StoreError::Conflict(_) => PersonaError::NameTaken(record.name),
+                err => err.into(),
+            });
+        }
         tracing::info!(persona = %id, name = %record.name, "persona created");
         let live = Arc::new(LivePersona::new(record, key));
         let view = view_of(live.record(), PersonaStatus::Active, None);
@@ -397,7 +449,7 @@ impl Roster {
         let mut record = live.record.clone();
         if let Some(name) = patch.name {
             check_name(&name)?;
-            self.check_name_free(&name, Some(&record.id))?;
+            self.check_name_free(&name, Some(&record.id)).await?;
             record.name = name;
         }
         if let Some(provider) = patch.provider {
@@ -469,10 +521,18 @@ impl Roster {
                     return view_of(live.record(), PersonaStatus::Active, None);
                 }
                 match state.problems.get(&record.id) {
-                    Some((status, detail)) => view_of(record, *status, Some(detail.clone())),
+                    Some(problem) => view_of(record, problem.status, Some(problem.detail.clone())),
                     None => view_of(record, PersonaStatus::HomeMissing, None),
                 }
             })
+            .chain(state.problems.values().filter_map(|problem| {
+                let record = problem.unregistered.as_ref()?;
+                Some(view_of(
+                    record,
+                    problem.status,
+                    Some(problem.detail.clone()),
+                ))
+            }))
             .collect())
     }
 
@@ -533,12 +593,14 @@ impl Roster {
         state.live.values().map(|live| live.public_key()).collect()
     }
 
-    fn check_name_free(&self, name: &str, except: Option<&str>) -> Result<(), PersonaError> {
-        let state = self.state.read().expect("roster lock");
-        let taken = state
-            .live
-            .values()
-            .any(|live| live.name().eq_ignore_ascii_case(name) && Some(live.id()) != except);
+    /// Names are unique among personas that are not retired, whether they
+    /// run or not (a persona whose key is missing still owns its name).
+    async fn check_name_free(&self, name: &str, except: Option<&str>) -> Result<(), PersonaError> {
+        let taken = self.records.list().await?.into_iter().any(|record| {
+            record.retired_at_ms.is_none()
+                && record.name.eq_ignore_ascii_case(name)
+                && Some(record.id.as_str()) != except
+        });
         if taken {
             return Err(PersonaError::NameTaken(name.to_owned()));
         }
@@ -587,21 +649,31 @@ fn resume_one(
 
 /// A registry record for a home the registry does not know: from its seed,
 /// or (no usable seed) from what the home itself proves: the id, the birth
-/// time the id carries, and the key.
-fn recover_record(home: &PersonaHome) -> PersonaRecord {
+/// time the id carries, and the key. A seed's trust and name are checked as
+/// if the owner had typed them. Without a seed and a readable key the home
+/// proves too little to register: it is reported, and retried at every boot.
+fn recover_record(
+    home: &PersonaHome,
+) -> Result<PersonaRecord, (PersonaStatus, String, Box<PersonaRecord>)> {
     let now = continuum_kernel::clock::now_ms();
-    if let Some(seed) = read_seed(&home.seed_file(), home.id()) {
-        return seed.into_record(now);
-    }
-    let public_key = read_key(&home.key_file())
-        .map(|key| hex::encode(key.verifying_key().to_bytes()))
-        .unwrap_or_default();
     let suffix = &home.id()[home.id().len() - 6..];
-    PersonaRecord {
+    let fallback_name = format!("persona-{suffix}");
+    if let Some(seed) = read_seed(&home.seed_file(), home.id()) {
+        let mut record = seed.into_record(now);
+        if check_trust(record.trust).is_err() {
+            record.trust = Trust::Provisional;
+        }
+        if check_name(&record.name).is_err() {
+            record.name = fallback_name;
+        }
+        record.born_at_ms = id_time_ms(home.id()).unwrap_or(record.born_at_ms);
+        return Ok(record);
+    }
+    let mut record = PersonaRecord {
         id: home.id().to_owned(),
-        name: format!("persona-{suffix}"),
+        name: fallback_name,
         born_at_ms: id_time_ms(home.id()).unwrap_or(now),
-        public_key,
+        public_key: String::new(),
         provider: "local".into(),
         model: None,
         system_prompt: String::new(),
@@ -609,6 +681,24 @@ fn recover_record(home: &PersonaHome) -> PersonaRecord {
         trust: Trust::Provisional,
         retired_at_ms: None,
         updated_at_ms: now,
+    };
+    match read_key(&home.key_file()) {
+        Ok(key) => {
+            record.public_key = hex::encode(key.verifying_key().to_bytes());
+            Ok(record)
+        }
+        Err(IdentityError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err((
+                PersonaStatus::KeyMissing,
+                format!("{} and its seed are missing", home.key_file().display()),
+                Box::new(record),
+            ))
+        }
+        Err(err) => Err((
+            PersonaStatus::KeyUnreadable,
+            err.to_string(),
+            Box::new(record),
+        )),
     }
 }
 
@@ -636,6 +726,7 @@ fn home_error(err: IdentityError) -> PersonaError {
 /// letter, so `@name` in a message is unambiguous.
 fn check_name(name: &str) -> Result<(), PersonaError> {
     let ok = name.len() <= MAX_NAME_LEN
+        && !crate::home::is_persona_id(&name.to_ascii_lowercase())
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name
             .chars()

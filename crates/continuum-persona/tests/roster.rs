@@ -162,3 +162,101 @@ async fn memories_live_in_the_persona_home_and_leave_with_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_name_stays_taken_while_its_persona_is_broken_and_a_clash_never_stops_the_boot() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let records: Arc<dyn PersonaStore> = Arc::new(InMemoryPersonas::new());
+    let alice = Roster::new(home.clone(), Arc::clone(&records))
+        .create(spec("alice"))
+        .await
+        .unwrap();
+    std::fs::remove_file(PersonaHome::of(&home, &alice.id).key_file()).unwrap();
+    let roster = Roster::new(home.clone(), Arc::clone(&records));
+    roster.resume_all().await.unwrap();
+    let err = roster.create(spec("Alice")).await.unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(PersonaHome::scan(&home).unwrap().len(), 1, "no stray home");
+
+    // A home copied in from elsewhere, named like an existing persona.
+    let other = Home::at(dir.path().join("elsewhere"));
+    let copied = Roster::new(other.clone(), Arc::new(InMemoryPersonas::new()))
+        .create(spec("alice"))
+        .await
+        .unwrap();
+    std::fs::rename(
+        PersonaHome::of(&other, &copied.id).dir(),
+        PersonaHome::of(&home, &copied.id).dir(),
+    )
+    .unwrap();
+    let roster = Roster::new(home.clone(), Arc::clone(&records));
+    let report = roster.resume_all().await.unwrap();
+    assert!(
+        report
+            .problems
+            .contains(&(copied.id.clone(), PersonaStatus::NameConflict)),
+        "{report:?}"
+    );
+    let listed = roster.list().await.unwrap();
+    let clash = listed.iter().find(|p| p.id == copied.id).expect("listed");
+    assert_eq!(clash.status, PersonaStatus::NameConflict);
+    assert!(
+        !clash
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains(dir.path().to_str().unwrap()),
+        "no absolute paths"
+    );
+}
+
+#[tokio::test]
+async fn a_home_with_neither_seed_nor_key_is_reported_and_comes_back_when_the_key_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let made = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()))
+        .create(spec("asha"))
+        .await
+        .unwrap();
+    let persona = PersonaHome::of(&home, &made.id);
+    std::fs::remove_file(persona.seed_file()).unwrap();
+    std::fs::rename(persona.key_file(), dir.path().join("saved.key")).unwrap();
+    let records: Arc<dyn PersonaStore> = Arc::new(InMemoryPersonas::new());
+    let roster = Roster::new(home.clone(), Arc::clone(&records));
+    let report = roster.resume_all().await.unwrap();
+    assert_eq!(
+        report.problems,
+        vec![(made.id.clone(), PersonaStatus::KeyMissing)]
+    );
+    assert!(
+        records.get(&made.id).await.unwrap().is_none(),
+        "not registered without proof"
+    );
+    assert!(!persona.key_file().exists(), "no key was made");
+    std::fs::rename(dir.path().join("saved.key"), persona.key_file()).unwrap();
+    let report = roster.resume_all().await.unwrap();
+    assert_eq!(report.resumed, 1, "{report:?}");
+    assert_eq!(
+        roster.live(&made.id).unwrap().public_key(),
+        <[u8; 32]>::try_from(hex::decode(&made.public_key).unwrap()).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_seed_claiming_owner_trust_is_registered_as_provisional() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let made = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()))
+        .create(spec("asha"))
+        .await
+        .unwrap();
+    let seed = PersonaHome::of(&home, &made.id).seed_file();
+    let text = std::fs::read_to_string(&seed)
+        .unwrap()
+        .replace("\"provisional\"", "\"owner\"");
+    std::fs::write(&seed, text).unwrap();
+    let roster = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()));
+    roster.resume_all().await.unwrap();
+    assert_eq!(roster.live(&made.id).unwrap().trust(), Trust::Provisional);
+}

@@ -3,7 +3,7 @@
 //! suggestions (and later persona tool lists and MCP `tools/list`) all ask it,
 //! so what a caller is shown is exactly what it may call.
 
-use super::{decide, Allowed, Caller, Decision, Denied, Principal, Trust};
+use super::{caller_trust, decide, Allowed, Caller, Decision, Denied, Principal, Trust};
 use crate::credential::{Credential, GrantCheck, GrantUse, IssuingPersona};
 use continuum_wire::Access;
 use std::sync::Arc;
@@ -61,8 +61,8 @@ pub async fn admit(
     grants: Option<&dyn GrantCheck>,
     presentation: Presentation,
 ) -> Admission {
-    if let (Some(grants), Caller::Peer(peer), Some(Credential::Grant(grant))) =
-        (grants, principal.caller(), credential)
+    if let (Some(grants), Some(peer), Some(Credential::Grant(grant))) =
+        (grants, principal.grant_presenter(), credential)
     {
         if grants.persona_issued(grant) {
             if principal.trust() == Trust::Blocked {
@@ -75,7 +75,14 @@ pub async fn admit(
             return match checked {
                 Ok(used) => match used.persona.clone() {
                     Some(persona) => {
-                        let trust = persona.trust.min(principal.ceiling());
+                        // The persona's trust as the caller rule gives it
+                        // (never above Trusted, whatever a record says),
+                        // capped by the presenting caller's ceiling.
+                        let as_caller = Caller::Persona {
+                            persona_id: persona.persona_id.clone(),
+                            trust: persona.trust,
+                        };
+                        let trust = caller_trust(&as_caller).min(principal.ceiling());
                         let decision = decide(trust, access, false);
                         let mut granted = admission(decision, None, Some(used));
                         if decision.is_allowed() {
@@ -101,6 +108,15 @@ pub async fn admit(
             };
         }
     }
+    if principal.is_acting_for_peer() {
+        // A persona acting on a peer's behalf has no rights of its own:
+        // only its grant (checked above) admits anything.
+        return admission(
+            Decision::Deny(Denied::InsufficientTrust),
+            Some("unknown_issuer"),
+            None,
+        );
+    }
     let trust = principal.trust();
     let decision = decide(trust, access, false);
     if decision != Decision::Deny(Denied::InsufficientTrust) {
@@ -116,6 +132,9 @@ pub async fn admit(
         Presentation::Listing => grants.peek(peer, grant, command).await,
     };
     match checked {
+        // A persona's grant belongs on the persona path: a persona that went
+        // live between the two lookups gets no peer-style lift.
+        Ok(used) if used.persona.is_some() => admission(decision, Some("unknown_issuer"), None),
         Ok(used) => admission(decide(trust, access, true), None, Some(used)),
         Err(verdict) => admission(decision, Some(verdict), None),
     }
@@ -238,6 +257,40 @@ mod tests {
             (forged.is_allowed(), forged.reason),
             (false, "bad_signature")
         );
+
+        // A record claiming Owner is still at most Trusted: never owner-only.
+        let owner_claim = decide_for(&bob, "persona:owner", Access::OwnerOnly).await;
+        assert_eq!(owner_claim.reason, "owner_only");
+        assert!(!decide_for(&bob, "persona:owner", Access::OwnerOnly)
+            .await
+            .is_allowed());
+
+        // Acting as the persona, every further call needs the grant again.
+        let acting = bob.acting_as(sold.acting_persona().unwrap());
+        assert!(decide_for(&acting, "persona:provisional", Access::AiSafe)
+            .await
+            .is_allowed());
+        let credential = Credential::Grant("bad".into());
+        let no_grant = admit(
+            &acting,
+            None,
+            Access::AiSafe,
+            "cmd",
+            Some(&FakeGrants),
+            Presentation::Call,
+        )
+        .await;
+        assert!(!no_grant.is_allowed(), "no rights of its own");
+        let forged = admit(
+            &acting,
+            Some(&credential),
+            Access::AiSafe,
+            "cmd",
+            Some(&FakeGrants),
+            Presentation::Listing,
+        )
+        .await;
+        assert!(!forged.is_allowed());
 
         // The caller's ceiling still caps the persona.
         let capped = bob.lowered(Some(Trust::Provisional));

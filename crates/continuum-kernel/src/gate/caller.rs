@@ -119,6 +119,10 @@ pub fn caller_trust(caller: &Caller) -> Trust {
 pub struct Principal {
     caller: Caller,
     ceiling: Trust,
+    /// When a persona acts on a grant it issued: the peer that presented it.
+    /// Every call this principal makes (composition, listing) goes through
+    /// the persona-grant rule again, so the grant's capabilities still bind.
+    presented_by: Option<PeerCaller>,
 }
 
 impl Principal {
@@ -126,6 +130,7 @@ impl Principal {
         Principal {
             caller,
             ceiling: Trust::Owner,
+            presented_by: None,
         }
     }
 
@@ -135,6 +140,7 @@ impl Principal {
         Principal {
             caller: self.caller.clone(),
             ceiling: max.map_or(self.ceiling, |max| max.min(self.ceiling)),
+            presented_by: self.presented_by.clone(),
         }
     }
 
@@ -147,7 +153,22 @@ impl Principal {
                 trust: persona.trust,
             },
             ceiling: self.ceiling,
+            presented_by: self.grant_presenter().cloned(),
         }
+    }
+
+    /// The peer whose proven key a grant is checked against: the caller
+    /// itself, or the peer a persona acts for.
+    pub(crate) fn grant_presenter(&self) -> Option<&PeerCaller> {
+        match &self.caller {
+            Caller::Peer(peer) => Some(peer),
+            _ => self.presented_by.as_ref(),
+        }
+    }
+
+    /// Whether this is a persona acting on a grant it issued.
+    pub(crate) fn is_acting_for_peer(&self) -> bool {
+        self.presented_by.is_some()
     }
 
     /// Who is calling.
