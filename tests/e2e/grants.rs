@@ -493,7 +493,15 @@ fn a_persona_issued_grant_runs_the_call_as_the_persona_and_never_above_its_trust
         "[providers.local]\nkind = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n",
     );
     let addr = start_with_peers(&t);
-    let seller = t.cu_json(&["persona/create", "--name", "seller", "--provider", "local"]);
+    let seller = t.cu_json(&[
+        "persona/create",
+        "--name",
+        "seller",
+        "--provider",
+        "local",
+        "--system-prompt",
+        "Sell compute.",
+    ]);
     let pro = t.cu_json(&[
         "persona/create",
         "--name",
@@ -571,6 +579,27 @@ fn a_persona_issued_grant_runs_the_call_as_the_persona_and_never_above_its_trust
     assert_eq!(acted["callerKey"], bob_hex.as_str());
     assert_eq!(acted["grantIssuer"], seller["publicKey"]);
     assert_eq!(acted["outcome"], "allowed");
+
+    // Without a grant the peer is itself: labelled as a peer in a room, and
+    // shown no persona's system prompt.
+    t.cu_json(&["room/create", "--name", "market"]);
+    let posted = bob.call_with(
+        "chat/send",
+        json!({"room": "market", "text": "hello"}),
+        None,
+    );
+    assert_eq!(
+        posted["result"]["author"]["name"], "peer:peer-bob",
+        "{posted}"
+    );
+    assert_eq!(posted["result"]["author"]["kind"], "peer");
+    let listed = bob.call("persona/list", None);
+    assert!(
+        listed["result"]["personas"][0]
+            .get("systemPrompt")
+            .is_none(),
+        "{listed}"
+    );
 
     // A retired persona's grants stop at once.
     t.cu_json(&["persona/retire", "--persona", "pro"]);

@@ -383,7 +383,10 @@ fn tool_calls_run_as_the_persona_through_the_gate_and_refusals_go_back_to_the_mo
         let parameters = &tool["function"]["parameters"];
         assert_eq!(parameters["type"], "object", "{tool}");
         let text = parameters.to_string();
-        assert!(!text.contains("$ref") && !text.contains("\"null\""), "{tool}");
+        assert!(
+            !text.contains("$ref") && !text.contains("\"null\""),
+            "{tool}"
+        );
     }
 
     // Each refusal went back to the model as a tool result.

@@ -92,6 +92,21 @@ pub(crate) fn run(
     crate::exit::OK
 }
 
+/// `text` safe to print on one terminal line: control characters (escape
+/// sequences, newlines that could forge a line from someone else) become
+/// visible `\u{..}` escapes.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// One message as a line: `[HH:MM:SS] author: text`, with the model after
 /// a persona's name.
 fn print_message(message: &Value) {
@@ -102,8 +117,25 @@ fn print_message(message: &Value) {
         .as_str()
         .map(|model| format!(" ({model})"))
         .unwrap_or_default();
-    let text = message["text"].as_str().unwrap_or("");
+    let (author, text) = (
+        printable(author),
+        printable(message["text"].as_str().unwrap_or("")),
+    );
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "[{h:02}:{m:02}:{s:02}] {author}{model}: {text}");
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_cannot_reach_the_terminal() {
+        let forged = "hi\n[12:00:00] owner: rm -rf\u{1b}[2J";
+        let shown = printable(forged);
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert!(shown.starts_with("hi\\u{a}[12:00:00]"), "{shown}");
+        assert_eq!(printable("héllo @asha"), "héllo @asha");
+    }
 }

@@ -37,21 +37,34 @@ pub fn read_key(path: &Path) -> Result<SigningKey, IdentityError> {
 }
 
 /// Creates a new key at `path` (0600 from its first byte). Fails if a file
-/// is already there: a key is never replaced.
+/// is already there: a key is never replaced. The key is written to a temp
+/// file and hard-linked into place, which fails atomically if the path
+/// exists, so two creators cannot both win.
 pub fn create_key(path: &Path) -> Result<SigningKey, IdentityError> {
+    let io_err = |source| IdentityError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let key = SigningKey::generate(&mut OsRng);
-    if path.exists() {
-        return Err(IdentityError::Io {
-            path: path.to_owned(),
-            source: io::Error::new(io::ErrorKind::AlreadyExists, "a key is already there"),
-        });
+    let tmp = path.with_extension(format!("new-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(hex::encode(key.to_bytes()).as_bytes())?;
+        file.sync_all()?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    written.map_err(io_err)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io_err)?;
     }
-    write_new(path, hex::encode(key.to_bytes()).as_bytes(), 0o600).map_err(|source| {
-        IdentityError::Io {
-            path: path.to_owned(),
-            source,
-        }
-    })?;
     Ok(key)
 }
 

@@ -115,7 +115,8 @@ pub struct PersonaView {
     pub trust: Trust,
     /// Its ed25519 public key, hex.
     pub public_key: String,
-    /// System prompt.
+    /// System prompt (shown to the owner only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub system_prompt: String,
 }
 

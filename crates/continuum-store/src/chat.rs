@@ -790,7 +790,9 @@ impl ChatStore for SqliteChat {
             let mut stmt = conn.prepare_cached(&history_sql(after.is_some()))?;
             let page = match after {
                 Some(after) => {
-                    stmt.query_map(params![room_id, limit, after as i64], read_message)?
+                    // Ids never reach i64::MAX: a larger cursor means "nothing yet".
+                    let after = after.min(i64::MAX as u64) as i64;
+                    stmt.query_map(params![room_id, limit, after], read_message)?
                 }
                 None => stmt.query_map(params![room_id, limit], read_message)?,
             };

@@ -108,9 +108,12 @@ impl Command for ChatHistory {
                 Some(after) => after,
                 None => self.0.last_id(&room.id).await.map_err(store_error)?,
             };
-            self.0
-                .wait_after(&room.id, after, limit, Duration::from_millis(wait_ms))
-                .await
+            // A long-poll ends early when the client hangs up or the daemon
+            // stops, so neither waits out `waitMs`.
+            tokio::select! {
+                waited = self.0.wait_after(&room.id, after, limit, Duration::from_millis(wait_ms)) => waited,
+                () = ctx.client_gone() => Ok(Vec::new()),
+            }
         } else {
             store.history(&room.id, p.after, limit).await
         }

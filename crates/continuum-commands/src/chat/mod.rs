@@ -68,10 +68,12 @@ fn author_of(ctx: &Ctx, roster: &Roster) -> Author {
                 .map_or_else(|| persona_id.clone(), |live| live.name().to_owned());
             (AuthorKind::Persona, persona_id.clone(), name)
         }
+        // A peer names itself; its name says it is a peer, so it can never
+        // pass for the owner or a persona in a room or a prompt.
         Caller::Peer { 0: peer, .. } => (
             AuthorKind::Peer,
             peer.peer_id().to_owned(),
-            peer.peer_id().to_owned(),
+            format!("peer:{}", peer.peer_id()),
         ),
         other => (AuthorKind::Client, other.label(), other.label()),
     };

@@ -1,11 +1,12 @@
-//! `memory/forget`: drop one memory. AI-safe, own memories only.
+//! `memory/forget`: drop one memory. Owner-only and destructive: a persona
+//! cannot erase what it remembers, so a prompt that talks it into forgetting
+//! cannot wipe its memory.
 
 use super::whose;
 use crate::store_error;
 use continuum_kernel::command::{Command, CommandError, Ctx};
 use continuum_persona::Roster;
 use continuum_store::MemoryStore;
-use continuum_wire::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ pub(super) struct MemoryForget(pub(super) Arc<dyn MemoryStore>, pub(super) Arc<R
 pub(super) struct ForgetParams {
     /// The memory's id.
     pub id: String,
-    /// The persona (owner only).
+    /// The persona, by name or id.
     #[serde(default)]
     pub persona: Option<String>,
 }
@@ -33,8 +34,8 @@ pub(super) struct ForgetResult {
 
 impl Command for MemoryForget {
     const NAME: &'static str = "memory/forget";
-    const DESCRIPTION: &'static str = "Forget one of your memories by id.";
-    const ACCESS: Access = Access::AiSafe;
+    const DESCRIPTION: &'static str = "Forget one of a persona's memories by id (owner-only).";
+    const DESTRUCTIVE: bool = true;
     type Params = ForgetParams;
     type Output = ForgetResult;
 

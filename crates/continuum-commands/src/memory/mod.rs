@@ -1,6 +1,8 @@
 //! `memory/*`: a persona's memories, over a [`MemoryStore`]. A persona
 //! caller reaches only its own memories (naming another is refused); the
-//! owner names the persona (`--persona`); nobody else has memories here.
+//! owner names the persona (`--persona`); nobody else has memories here,
+//! except a peer acting *as* a persona through a grant that persona issued.
+//! Remembering and recalling are AI-safe; forgetting is owner-only.
 
 mod forget;
 mod recall;

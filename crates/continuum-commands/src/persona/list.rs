@@ -1,12 +1,13 @@
 //! `persona/list` and `persona/show`: what personas this node hosts and
-//! where each stands. AI-safe: public keys only.
+//! where each stands. AI-safe: public keys only; system prompts and problem
+//! details for the owner only.
 
 use super::persona_error;
 use crate::store_error;
 use continuum_kernel::command::{Command, CommandError, Ctx, NoParams};
 use continuum_persona::{PersonaView, Roster};
-use continuum_store::MemoryStore;
-use continuum_wire::Access;
+use continuum_store::{MemoryStore, StoreError};
+use continuum_wire::{Access, Trust};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -29,11 +30,20 @@ impl Command for PersonaList {
     type Params = NoParams;
     type Output = ListResult;
 
-    async fn run(&self, _: Ctx, _: NoParams) -> Result<ListResult, CommandError> {
-        Ok(ListResult {
-            personas: self.0.list().await.map_err(persona_error)?,
-        })
+    async fn run(&self, ctx: Ctx, _: NoParams) -> Result<ListResult, CommandError> {
+        let mut personas = self.0.list().await.map_err(persona_error)?;
+        if ctx.trust() < Trust::Owner {
+            personas.iter_mut().for_each(hide_private);
+        }
+        Ok(ListResult { personas })
     }
+}
+
+/// What only the owner sees of a persona: its system prompt and why it is
+/// not running (which names files in the home).
+fn hide_private(persona: &mut PersonaView) {
+    persona.system_prompt.clear();
+    persona.detail = None;
 }
 
 /// Shows one persona.
@@ -64,9 +74,17 @@ impl Command for PersonaShow {
     type Params = ShowParams;
     type Output = ShowResult;
 
-    async fn run(&self, _: Ctx, p: ShowParams) -> Result<ShowResult, CommandError> {
-        let persona = self.0.show(&p.persona).await.map_err(persona_error)?;
-        let memories = self.1.count(&persona.id).await.map_err(store_error)?;
+    async fn run(&self, ctx: Ctx, p: ShowParams) -> Result<ShowResult, CommandError> {
+        let mut persona = self.0.show(&p.persona).await.map_err(persona_error)?;
+        let memories = match self.1.count(&persona.id).await {
+            Ok(count) => count,
+            // Retired or broken: its memories are not reachable here.
+            Err(StoreError::NotFound(_)) => 0,
+            Err(err) => return Err(store_error(err)),
+        };
+        if ctx.trust() < Trust::Owner {
+            hide_private(&mut persona);
+        }
         Ok(ShowResult { persona, memories })
     }
 }

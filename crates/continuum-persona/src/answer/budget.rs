@@ -34,6 +34,11 @@ impl Chains {
         self.roots.contains_key(&id)
     }
 
+    /// Whether chain `root` has a persona message left in `budget`.
+    pub fn has_room(&self, root: u64, budget: u32) -> bool {
+        self.spent.get(&root).copied().unwrap_or(0) < budget
+    }
+
     /// Reserves one persona message in chain `root`; false when the chain
     /// has spent `budget`.
     pub fn reserve(&mut self, root: u64, budget: u32) -> bool {
@@ -61,9 +66,13 @@ impl Chains {
         }
     }
 
-    /// Records that persona message `id` belongs to chain `root`.
+    /// Records that persona message `id` belongs to chain `root`. A chain
+    /// forgotten meanwhile (evicted) does not come back with a fresh budget:
+    /// the message is left unchained, so nobody answers it.
     pub fn posted(&mut self, id: u64, root: u64) {
-        self.roots.insert(id, root);
+        if self.spent.contains_key(&root) {
+            self.roots.insert(id, root);
+        }
     }
 }
 
@@ -133,12 +142,15 @@ mod tests {
     }
 
     #[test]
-    fn old_chains_are_forgotten() {
+    fn old_chains_are_forgotten_and_never_revived() {
         let mut chains = Chains::default();
         for root in 0..(CHAINS_KEPT as u64 + 10) {
             chains.reserve(root, 1);
         }
         assert!(chains.spent.len() <= CHAINS_KEPT);
+        // An answer in chain 0 lands after chain 0 was evicted.
+        chains.posted(1_000_000, 0);
+        assert!(!chains.is_chained(1_000_000));
     }
 
     #[test]

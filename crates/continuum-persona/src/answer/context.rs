@@ -2,7 +2,7 @@
 //! and as much recent room history as fits a token budget. Pure.
 
 use continuum_inference::Message;
-use continuum_store::{ChatMessage, Recalled};
+use continuum_store::{AuthorKind, ChatMessage, Recalled};
 
 /// Tokens assumed per message for role markers and the author prefix.
 const PER_MESSAGE_TOKENS: usize = 4;
@@ -55,7 +55,11 @@ pub fn build_messages(input: &ContextInput<'_>) -> Vec<Message> {
     let mut budget = input.history_tokens;
     let mut turns = Vec::new();
     for (index, message) in input.history.iter().enumerate().rev() {
-        let turn = if message.author.id == input.persona_id {
+        // Only the persona's own posts are its turns: a peer may claim any
+        // id, but not the persona kind.
+        let own =
+            message.author.kind == AuthorKind::Persona && message.author.id == input.persona_id;
+        let turn = if own {
             Message::assistant(message.text.clone())
         } else {
             Message::user(format!("{}: {}", message.author.name, message.text))
@@ -79,7 +83,7 @@ pub fn build_messages(input: &ContextInput<'_>) -> Vec<Message> {
 mod tests {
     use super::*;
     use continuum_inference::Role;
-    use continuum_store::{Author, AuthorKind, Memory};
+    use continuum_store::{Author, Memory};
 
     fn message(id: u64, author: &str, kind: AuthorKind, text: &str) -> ChatMessage {
         ChatMessage {

@@ -35,10 +35,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tools::Toolbox;
 
 /// Longest tool result fed back to the model, in bytes.
 const MAX_TOOL_RESULT_BYTES: usize = 4096;
+
+/// Most tool calls run in one round; the rest are answered with an error.
+const MAX_CALLS_PER_ROUND: usize = 8;
 
 /// How personas answer (`[personas]` in `config.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -62,6 +66,8 @@ pub struct AnswerSettings {
     pub recall_limit: usize,
     /// Sampling temperature; the provider's default when absent.
     pub temperature: Option<f32>,
+    /// Longest one answer may take, model and tools included, in seconds.
+    pub answer_timeout_secs: u64,
 }
 
 impl Default for AnswerSettings {
@@ -76,6 +82,7 @@ impl Default for AnswerSettings {
             max_answer_tokens: 256,
             recall_limit: 3,
             temperature: None,
+            answer_timeout_secs: 120,
         }
     }
 }
@@ -91,6 +98,9 @@ pub struct Responder {
     chains: Mutex<Chains>,
     limiter: Mutex<RateLimiter>,
     slots: Semaphore,
+    /// Answers in progress, so shutdown can end them and wait for them.
+    answers: TaskTracker,
+    stopping: CancellationToken,
 }
 
 /// What one answer produced before it was posted.
@@ -122,6 +132,8 @@ impl Responder {
             )),
             slots: Semaphore::new(settings.max_concurrent_answers.max(1)),
             chains: Mutex::new(Chains::default()),
+            answers: TaskTracker::new(),
+            stopping: CancellationToken::new(),
             roster,
             rooms,
             memories,
@@ -131,12 +143,18 @@ impl Responder {
         })
     }
 
-    /// Answers messages until `shutdown`.
+    /// Answers messages until `shutdown`; then ends the answers in progress
+    /// (an unfinished answer posts nothing) and waits for them.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut bus = self.rooms.subscribe();
         loop {
             let message = tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    self.stopping.cancel();
+                    self.answers.close();
+                    self.answers.wait().await;
+                    return;
+                }
                 received = bus.recv() => received,
             };
             match message {
@@ -193,28 +211,44 @@ impl Responder {
             let Some(persona) = live.iter().find(|p| p.id() == id).cloned() else {
                 continue;
             };
-            let root = {
-                let mut chains = self.chains.lock().expect("chains lock");
-                let root = chains.root_of(message.id);
-                if !chains.reserve(root, room.hop_budget) {
-                    tracing::info!(persona = %id, room = %room.name, "hop budget spent; not answering");
-                    continue;
-                }
-                root
-            };
+            let root = self.chains.lock().expect("chains lock").root_of(message.id);
+            if !self
+                .chains
+                .lock()
+                .expect("chains lock")
+                .has_room(root, room.hop_budget)
+            {
+                tracing::info!(persona = %id, room = %room.name, "hop budget spent; not answering");
+                continue;
+            }
+            // The rate before the reservation: a flood of messages a persona
+            // may not answer never touches the chains.
             if !self
                 .limiter
                 .lock()
                 .expect("limiter lock")
                 .try_take(&id, Instant::now())
             {
-                self.chains.lock().expect("chains lock").release(root);
                 tracing::warn!(persona = %id, "persona over its answer rate; not answering");
+                continue;
+            }
+            if !self
+                .chains
+                .lock()
+                .expect("chains lock")
+                .reserve(root, room.hop_budget)
+            {
                 continue;
             }
             let this = Arc::clone(self);
             let (room, message) = (room.clone(), Arc::clone(&message));
-            tokio::spawn(async move { this.answer(persona, room, message, root).await });
+            let stopping = self.stopping.clone();
+            self.answers.spawn(async move {
+                tokio::select! {
+                    () = stopping.cancelled() => {}
+                    () = this.answer(persona, room, message, root) => {}
+                }
+            });
         }
     }
 
@@ -231,7 +265,15 @@ impl Responder {
         };
         let answer_id = new_id();
         let started = Instant::now();
-        let drafted = self.draft(&persona, &room, &trigger).await;
+        let deadline = Duration::from_secs(self.settings.answer_timeout_secs.max(1));
+        let drafted = tokio::time::timeout(deadline, self.draft(&persona, &room, &trigger))
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "the answer took longer than {} s (model and tools together)",
+                    deadline.as_secs()
+                ))
+            });
         let mut inference = Duration::ZERO;
         let mut record = AnswerRecord {
             id: answer_id.clone(),
@@ -405,9 +447,14 @@ impl Responder {
                 tool_call_id: None,
                 tool_calls: response.tool_calls.clone(),
             });
-            for call in &response.tool_calls {
-                let (content, call_record) = run_tool(&session, &toolbox, call).await;
-                drafted.tool_calls.push(call_record);
+            for (index, call) in response.tool_calls.iter().enumerate() {
+                let content = if index < MAX_CALLS_PER_ROUND {
+                    let (content, call_record) = run_tool(&session, &toolbox, call).await;
+                    drafted.tool_calls.push(call_record);
+                    content
+                } else {
+                    json!({"error": {"code": "overloaded", "message": format!("at most {MAX_CALLS_PER_ROUND} tool calls per round; call the rest next round")}}).to_string()
+                };
                 request
                     .messages
                     .push(Message::tool_result(call.id.clone(), content));
