@@ -31,6 +31,15 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Query-planner stability: without it this SQLite re-prepares a
+    // statement with bound values and an ORDER BY (chat history, FTS5's
+    // internal lookups) every time it is rebound; that was a tenth of the
+    // daemon's CPU in the persona benchmark. No plan here depends on a bound
+    // value.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 
