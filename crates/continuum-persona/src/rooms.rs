@@ -4,7 +4,8 @@
 //! falls behind loses nothing: it re-reads from its cursor.
 
 use continuum_store::{ChatMessage, ChatStore, NewMessage, StoreError};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -15,6 +16,9 @@ const BUS_CAPACITY: usize = 1024;
 pub struct Rooms {
     store: Arc<dyn ChatStore>,
     bus: broadcast::Sender<Arc<ChatMessage>>,
+    /// (room, persona) -> the last message id when the persona joined (this
+    /// run): it answers only what was said after.
+    joined: Mutex<HashMap<(String, String), u64>>,
 }
 
 impl Rooms {
@@ -23,7 +27,33 @@ impl Rooms {
         Rooms {
             store,
             bus: broadcast::channel(BUS_CAPACITY).0,
+            joined: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Adds `persona_id` to a room; it will answer only messages posted from
+    /// now on (the backlog, and messages the responder has not reached yet,
+    /// were not said to it). Returns whether membership changed.
+    pub async fn join(&self, room_id: &str, persona_id: &str) -> Result<bool, StoreError> {
+        let changed = self.store.join(room_id, persona_id).await?;
+        let last = self.last_id(room_id).await?;
+        self.joined
+            .lock()
+            .map_err(|_| StoreError::Backend("rooms lock poisoned".into()))?
+            .insert((room_id.to_owned(), persona_id.to_owned()), last);
+        Ok(changed)
+    }
+
+    /// Whether `persona_id` was in the room when `message` was posted (as far
+    /// as this run knows: members from before a restart count from the start).
+    pub fn heard(&self, persona_id: &str, message: &ChatMessage) -> bool {
+        let joined = self.joined.lock().map_or(0, |joined| {
+            joined
+                .get(&(message.room_id.clone(), persona_id.to_owned()))
+                .copied()
+                .unwrap_or(0)
+        });
+        message.id > joined
     }
 
     /// The store, for reads and room management.

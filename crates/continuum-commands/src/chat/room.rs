@@ -190,7 +190,7 @@ async fn membership(
     };
     let store = rooms.store();
     let changed = if join {
-        store.join(&room.id, &persona_id).await
+        rooms.join(&room.id, &persona_id).await
     } else {
         store.leave(&room.id, &persona_id).await
     }

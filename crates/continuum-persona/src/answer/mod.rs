@@ -28,9 +28,10 @@ use continuum_store::{
     new_id, AnswerOutcome, AnswerRecord, Author, AuthorKind, ChatMessage, MemoryStore, NewMessage,
     PersonaMeta, Room, TokenUsage, ToolCallRecord,
 };
-use continuum_wire::{CommandDescriptor, RpcError};
+use continuum_wire::{CommandDescriptor, RpcError, Trust};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Semaphore};
@@ -100,6 +101,10 @@ pub struct Responder {
     slots: Semaphore,
     /// Answers in progress, so shutdown can end them and wait for them.
     answers: TaskTracker,
+    /// Tool lists by trust. For a persona caller the admit rule depends on
+    /// its trust alone and the catalog is fixed once the daemon runs, so one
+    /// `commands/list` per trust level is exact.
+    toolboxes: Mutex<HashMap<Trust, Arc<Toolbox>>>,
     stopping: CancellationToken,
 }
 
@@ -116,6 +121,24 @@ struct Drafted {
 }
 
 impl Responder {
+    /// The tools of a persona with `trust` (listed once per trust level).
+    async fn toolbox(&self, session: &Session, trust: Trust) -> Arc<Toolbox> {
+        if let Some(cached) = self.toolboxes.lock().expect("toolbox lock").get(&trust) {
+            return Arc::clone(cached);
+        }
+        match list_tools(session).await {
+            Some(toolbox) => {
+                let toolbox = Arc::new(toolbox);
+                self.toolboxes
+                    .lock()
+                    .expect("toolbox lock")
+                    .insert(trust, Arc::clone(&toolbox));
+                toolbox
+            }
+            None => Arc::new(Toolbox::default()),
+        }
+    }
+
     /// A responder acting through `mint` (which can only make persona callers).
     pub fn new(
         roster: Arc<Roster>,
@@ -133,6 +156,7 @@ impl Responder {
             slots: Semaphore::new(settings.max_concurrent_answers.max(1)),
             chains: Mutex::new(Chains::default()),
             answers: TaskTracker::new(),
+            toolboxes: Mutex::new(HashMap::new()),
             stopping: CancellationToken::new(),
             roster,
             rooms,
@@ -194,6 +218,7 @@ impl Responder {
         let live: Vec<Arc<LivePersona>> = room
             .members
             .iter()
+            .filter(|id| self.rooms.heard(id, &message))
             .filter_map(|id| self.roster.live(id))
             .collect();
         let members: Vec<Member<'_>> = live
@@ -369,7 +394,7 @@ impl Responder {
             .get(&record.provider)
             .map_err(|err| err.to_string())?;
         let session = self.mint.session(record.id.clone(), record.trust);
-        let toolbox = toolbox(&session).await;
+        let toolbox = self.toolbox(&session, record.trust).await;
         let mut history = self
             .rooms
             .store()
@@ -382,7 +407,11 @@ impl Responder {
         }
         let memories = self
             .memories
-            .recall(&record.id, &trigger.text, self.settings.recall_limit)
+            .recall(
+                &record.id,
+                &without_mentions(&trigger.text),
+                self.settings.recall_limit,
+            )
             .await
             .unwrap_or_else(|err| {
                 tracing::warn!(error = %err, "recall failed; answering without memories");
@@ -467,7 +496,7 @@ impl Responder {
 
 /// The persona's tools: `commands/list` called as the persona, so the list
 /// is exactly what the gate admits for it.
-async fn toolbox(session: &Session) -> Toolbox {
+async fn list_tools(session: &Session) -> Option<Toolbox> {
     #[derive(Deserialize)]
     struct Listed {
         commands: Vec<CommandDescriptor>,
@@ -478,12 +507,21 @@ async fn toolbox(session: &Session) -> Toolbox {
         .map_err(|err| err.to_string())
         .and_then(|value| serde_json::from_value::<Listed>(value).map_err(|err| err.to_string()));
     match listed {
-        Ok(listed) => Toolbox::new(listed.commands),
+        Ok(listed) => Some(Toolbox::new(listed.commands)),
         Err(err) => {
             tracing::warn!(error = %err, "could not list a persona's tools; answering without");
-            Toolbox::default()
+            None
         }
     }
+}
+
+/// The message with its `@name` mentions removed: who is addressed says
+/// nothing about what to recall.
+fn without_mentions(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|word| !word.starts_with('@'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs one tool call as the persona. Whatever happens, the model gets a
