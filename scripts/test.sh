@@ -15,3 +15,6 @@ else
     cargo test --workspace --locked --no-fail-fast
 fi
 cargo test --workspace --doc --locked
+
+# The Python SDK against the real daemon (stdlib only, so no install step).
+PYTHONPATH=sdk/python python3 -m unittest discover -s sdk/python/tests -t sdk/python -v
