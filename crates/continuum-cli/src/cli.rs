@@ -20,6 +20,7 @@ fn usage(bin: &str) -> String {
            {bin} stop                  stop the daemon (idempotent)\n  \
            {bin} status                is it running? pid, version, uptime\n  \
            {bin} chat ROOM             chat in a room: type to send, answers appear\n  \
+           {bin} service install       run it as a systemd user service (also: uninstall, status)\n  \
            {bin} <command> [JSON]      call a command with a JSON params object\n  \
            {bin} <command> --flag ...  call a command with flags from its schema\n  \
            {bin} <command> --help      the command's flags, from its schema\n  \
@@ -67,6 +68,7 @@ fn run(bin: &str, args: &[String]) -> u8 {
         "start" => cmd_start(bin, &home),
         "stop" => cmd_stop(bin, &home),
         "status" => cmd_status(&home),
+        "service" => crate::service::command::run(bin, &home, &args[1..]),
         "completions" => cmd_completions(bin, &home, args.get(1).map(String::as_str)),
         "chat" => crate::chat::run(
             bin,
@@ -116,14 +118,23 @@ fn warn_if_shadowed() {
 
 fn cmd_start(bin: &str, home: &Home) -> u8 {
     warn_if_shadowed();
-    match control::start(home) {
+    // A home the installed user unit serves is started by systemd, so the
+    // daemon runs (and restarts) where `systemctl --user` can see it.
+    let (started, how) = match crate::service::start_through_systemd(home) {
+        Some(result) => (
+            result.map_err(|err| control::ControlError(err.to_string())),
+            " under systemd",
+        ),
+        None => (control::start(home), ""),
+    };
+    match started {
         Ok(Started::AlreadyRunning(info)) => {
             println!("continuum-core already running (pid {})", info["pid"]);
             exit::OK
         }
         Ok(Started::Started { info, elapsed }) => {
             println!(
-                "continuum-core started (pid {}, ready in {} ms, socket {})",
+                "continuum-core started{how} (pid {}, ready in {} ms, socket {})",
                 info["pid"],
                 elapsed.as_millis(),
                 home.socket().display()
@@ -141,6 +152,29 @@ fn cmd_stop(bin: &str, home: &Home) -> u8 {
     if let Some(refused) = control::home_refused(home) {
         eprintln!("{bin} stop: {refused}");
         return exit::REFUSED;
+    }
+    // A daemon systemd runs is stopped through systemd: stopped behind its
+    // back, systemd would call it failed (or restart it, if it had to be
+    // killed).
+    if let Some(result) = crate::service::stop_through_systemd(home) {
+        return match result {
+            Ok(_) => {
+                println!(
+                    "continuum-core stopped (systemctl --user stop {})",
+                    crate::service::UNIT_NAME
+                );
+                if crate::service::enabled() {
+                    eprintln!(
+                        "note: the unit is enabled: it starts again at the next login (`{bin} service uninstall` removes it)"
+                    );
+                }
+                exit::OK
+            }
+            Err(err) => {
+                eprintln!("{bin} stop: {err}");
+                err.exit_code()
+            }
+        };
     }
     match control::stop(home) {
         Ok(Stopped::NotRunning) => {
@@ -478,7 +512,7 @@ fn suggest_builtin(bin: &str, command: &str, err: &RpcError) {
 }
 
 /// The verbs `cu` handles itself.
-const BUILTINS: [&str; 5] = ["start", "stop", "status", "chat", "completions"];
+const BUILTINS: [&str; 6] = ["start", "stop", "status", "chat", "completions", "service"];
 
 fn cmd_completions(bin: &str, home: &Home, shell: Option<&str>) -> u8 {
     let Some(shell) = shell.and_then(|s| s.parse::<clap_complete::Shell>().ok()) else {
@@ -489,6 +523,23 @@ fn cmd_completions(bin: &str, home: &Home, shell: Option<&str>) -> u8 {
         .subcommand(clap::Command::new("start").about("Start the daemon"))
         .subcommand(clap::Command::new("stop").about("Stop the daemon"))
         .subcommand(clap::Command::new("status").about("Show whether the daemon runs"))
+        .subcommand(
+            clap::Command::new("service")
+                .about("Run the daemon as a systemd user service")
+                .subcommand(
+                    clap::Command::new("install")
+                        .about("Write, enable and start the user unit")
+                        .arg(clap::Arg::new("no-start").long("no-start").num_args(0))
+                        .arg(clap::Arg::new("force").long("force").num_args(0))
+                        .arg(clap::Arg::new("print").long("print").num_args(0)),
+                )
+                .subcommand(
+                    clap::Command::new("uninstall")
+                        .about("Stop, disable and remove the user unit")
+                        .arg(clap::Arg::new("force").long("force").num_args(0)),
+                )
+                .subcommand(clap::Command::new("status").about("Show the unit and its state")),
+        )
         .subcommand(
             clap::Command::new("chat")
                 .about("Chat in a room")

@@ -131,6 +131,15 @@ fn flock_holder(home: &Home) -> Option<i32> {
     })
 }
 
+/// The pid of the daemon holding `home`: its pid file, else the holder of
+/// the home's lock. `None` when no daemon holds the home.
+pub fn daemon_pid(home: &Home) -> Option<i32> {
+    if !lock_is_held(home) {
+        return None;
+    }
+    read_pid(home).or_else(|| lock_holder(home))
+}
+
 fn read_pid(home: &Home) -> Option<i32> {
     std::fs::read_to_string(home.pid_file())
         .ok()?

@@ -8,6 +8,7 @@
 //! - [`flags`]: `--kebab-case` flags -> camelCase params, coerced by the
 //!   command's JSON Schema, parsed by a clap command built at run time.
 //! - [`control`]: `start`, `stop`, `status`.
+//! - [`service`]: `cu service install|uninstall|status`, a systemd user unit.
 //! - `chat`: `cu chat ROOM`, an interactive room.
 //! - [`exit`]: the exit codes.
 
@@ -18,5 +19,6 @@ pub mod control;
 pub mod exit;
 pub mod flags;
 mod output;
+pub mod service;
 
 pub use cli::main;
