@@ -1,6 +1,6 @@
 //! The roster against real files: resume, heal, never mint twice, retire.
 
-use continuum_persona::{NewPersona, PersonaHome, PersonaStatus, Roster};
+use continuum_persona::{NewPersona, PersonaHome, PersonaStatus, PersonaView, Roster};
 use continuum_store::{InMemoryPersonas, PersonaStore};
 use continuum_wire::{Home, Trust};
 use std::sync::Arc;
@@ -12,6 +12,19 @@ fn spec(name: &str) -> NewPersona {
         system_prompt: Some("Be brief.".into()),
         ..NewPersona::default()
     }
+}
+
+/// A fresh home and a persona `name` created in it by a roster over a
+/// registry of its own (tests then resume it with another registry, or the
+/// same one).
+async fn home_with(name: &str) -> (tempfile::TempDir, Home, PersonaView) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::at(dir.path());
+    let made = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()))
+        .create(spec(name))
+        .await
+        .unwrap();
+    (dir, home, made)
 }
 
 #[tokio::test]
@@ -44,12 +57,7 @@ async fn a_home_resumes_as_the_same_persona_even_when_the_registry_is_lost() {
 
 #[tokio::test]
 async fn a_home_without_seed_or_registry_entry_keeps_its_id_birth_and_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::at(dir.path());
-    let made = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()))
-        .create(spec("asha"))
-        .await
-        .unwrap();
+    let (_dir, home, made) = home_with("asha").await;
     let persona = PersonaHome::of(&home, &made.id);
     std::fs::remove_file(persona.seed_file()).unwrap();
     let records = Arc::new(InMemoryPersonas::new());
@@ -213,12 +221,7 @@ async fn a_name_stays_taken_while_its_persona_is_broken_and_a_clash_never_stops_
 
 #[tokio::test]
 async fn a_home_with_neither_seed_nor_key_is_reported_and_comes_back_when_the_key_does() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::at(dir.path());
-    let made = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()))
-        .create(spec("asha"))
-        .await
-        .unwrap();
+    let (dir, home, made) = home_with("asha").await;
     let persona = PersonaHome::of(&home, &made.id);
     std::fs::remove_file(persona.seed_file()).unwrap();
     std::fs::rename(persona.key_file(), dir.path().join("saved.key")).unwrap();
@@ -245,12 +248,7 @@ async fn a_home_with_neither_seed_nor_key_is_reported_and_comes_back_when_the_ke
 
 #[tokio::test]
 async fn a_seed_claiming_owner_trust_is_registered_as_provisional() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::at(dir.path());
-    let made = Roster::new(home.clone(), Arc::new(InMemoryPersonas::new()))
-        .create(spec("asha"))
-        .await
-        .unwrap();
+    let (_dir, home, made) = home_with("asha").await;
     let seed = PersonaHome::of(&home, &made.id).seed_file();
     let text = std::fs::read_to_string(&seed)
         .unwrap()
