@@ -671,3 +671,41 @@ fn a_model_that_refuses_tools_still_answers_without_them() {
     );
     assert_eq!(model.requests().len(), 2);
 }
+
+/// What personas (and, later, MCP clients) are given as tool schemas: for
+/// every command in the catalog, self-contained (no `$ref`), no `null` type
+/// arrays, an object at the root, valid JSON Schema, and a tool name every
+/// provider accepts.
+#[test]
+fn every_command_has_a_portable_valid_tool_schema() {
+    use continuum_wire::tool_schema::portable_schema;
+    let t = TestHome::with_product_daemon();
+    t.start();
+    let listed = t.cu_json(&["commands/list"]);
+    let commands = listed["commands"].as_array().unwrap();
+    assert!(commands.len() > 30, "{}", commands.len());
+    for command in commands {
+        let name = command["name"].as_str().unwrap();
+        let tool = name.replace('/', "__");
+        assert!(
+            tool.len() <= 64
+                && tool
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "{tool}"
+        );
+        assert!(
+            !name.contains('_'),
+            "the / <-> __ mapping needs names without _: {name}"
+        );
+        let schema = portable_schema(&command["paramsSchema"]);
+        assert_eq!(schema["type"], "object", "{name}: {schema}");
+        let text = schema.to_string();
+        assert!(
+            !text.contains("$ref") && !text.contains("$defs"),
+            "{name}: {text}"
+        );
+        assert!(!text.contains("\"null\""), "{name}: {text}");
+        jsonschema::validator_for(&schema).unwrap_or_else(|err| panic!("{name}: {err}: {text}"));
+    }
+}
