@@ -191,6 +191,17 @@ fn retiring_archives_the_home_and_the_persona_stops_answering() {
     let archived = t.home().archived_personas_dir().join(&id);
     assert!(archived.join("persona.key").exists() && archived.join("seed.json").exists());
 
+    // A Blocked persona in the room stays silent too (its model is a call).
+    t.cu_json(&[
+        "persona/create",
+        "--name",
+        "mute",
+        "--provider",
+        "local",
+        "--trust",
+        "blocked",
+    ]);
+    t.cu_json(&["room/join", "--room", "lobby", "--persona", "mute"]);
     let sent = send(&t, "lobby", "anyone there?");
     std::thread::sleep(Duration::from_millis(1500));
     let after = t.cu_json(&[
@@ -200,12 +211,16 @@ fn retiring_archives_the_home_and_the_persona_stops_answering() {
         "--after",
         &sent.to_string(),
     ]);
-    assert_eq!(after["messages"], json!([]), "a retired persona answered");
+    assert_eq!(
+        after["messages"],
+        json!([]),
+        "a retired or blocked persona answered"
+    );
     assert!(model.requests().is_empty());
 
     t.restart();
     let listed = personas(&t);
-    assert_eq!(listed.len(), 1);
+    assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["status"], "retired");
     // The name is free again; the id never is.
     let again = create(&t, "bodhi");

@@ -220,6 +220,8 @@ impl Responder {
             .iter()
             .filter(|id| self.rooms.heard(id, &message))
             .filter_map(|id| self.roster.live(id))
+            // A Blocked persona may call nothing, its model included.
+            .filter(|persona| persona.trust() != Trust::Blocked)
             .collect();
         let members: Vec<Member<'_>> = live
             .iter()
