@@ -8,7 +8,7 @@
 //! - `node.toml`: `node_id` and `mesh_id` (not secret). The owner may edit
 //!   `mesh_id` to join a mesh until pairing (which sets it) exists.
 
-use crate::keyfile::{create_key, read_key, write_new};
+use crate::keyfile::{create_key, read_key, write_atomically};
 use continuum_grant::{issue_grant, GrantSpec, LimitError, SignedGrant};
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
@@ -125,7 +125,7 @@ impl NodeIdentity {
                     mesh_id: format!("mesh-{}", random_hex(8)),
                 };
                 let text = toml::to_string(&info).expect("two strings serialize");
-                write_new(&info_path, text.as_bytes(), 0o644).map_err(io_at(&info_path))?;
+                write_atomically(&info_path, text.as_bytes(), 0o644).map_err(io_at(&info_path))?;
                 info
             }
             Err(err) => return Err(io_at(&info_path)(err)),

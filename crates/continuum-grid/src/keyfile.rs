@@ -68,9 +68,10 @@ pub fn create_key(path: &Path) -> Result<SigningKey, IdentityError> {
     Ok(key)
 }
 
-/// Writes a new file with `mode` from its first byte (temp file + rename, so a
-/// crash never leaves a half-written file behind).
-pub(crate) fn write_new(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+/// Writes `path` whole, with `mode` from its first byte (temp file, fsync,
+/// rename, fsync of the directory), so a crash never leaves a half-written
+/// file behind. Replaces what was there.
+pub fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
     let mut file = std::fs::OpenOptions::new()

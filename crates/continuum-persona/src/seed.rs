@@ -3,11 +3,11 @@
 //! persona on every boot (not only when it was first made): a missing seed is
 //! written, a corrupt one healed, and the birth time is never reset.
 
+use continuum_grid::keyfile::write_atomically;
 use continuum_store::PersonaRecord;
 use continuum_wire::Trust;
 use serde::{Deserialize, Serialize};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::Path;
 
 /// The seed format's version.
@@ -123,21 +123,11 @@ pub fn ensure_seed(path: &Path, expected: &Seed) -> io::Result<(SeedOutcome, See
     Ok((outcome, wanted))
 }
 
-/// Writes a seed atomically (temp file + rename), owner-only.
+/// Writes a seed atomically, owner-only.
 pub fn write_seed(path: &Path, seed: &Seed) -> io::Result<()> {
     let mut bytes = serde_json::to_vec_pretty(seed).map_err(io::Error::other)?;
     bytes.push(b'\n');
-    let tmp = path.with_extension("json.tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(&bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)
+    write_atomically(path, &bytes, 0o600)
 }
 
 #[cfg(test)]
