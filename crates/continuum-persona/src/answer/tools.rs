@@ -4,12 +4,9 @@
 //! `[A-Za-z0-9_-]`), and the map back is kept, never guessed.
 
 use continuum_inference::ToolSpec;
-use continuum_wire::tool_schema::portable_schema;
+use continuum_wire::tool_schema::{command_name, portable_schema, tool_name, MAX_TOOL_NAME};
 use continuum_wire::CommandDescriptor;
 use std::collections::HashMap;
-
-/// Longest tool name every provider accepts (OpenAI and Gemini: 64).
-const MAX_TOOL_NAME: usize = 64;
 
 /// The tools offered for one answer, and how their names map back.
 #[derive(Debug, Default, Clone)]
@@ -54,14 +51,9 @@ impl Toolbox {
     pub fn command(&self, tool: &str) -> String {
         match self.commands.get(tool) {
             Some(command) => command.clone(),
-            None => tool.replace("__", "/"),
+            None => command_name(tool),
         }
     }
-}
-
-/// A command name as a tool name: `memory/remember` -> `memory__remember`.
-pub fn tool_name(command: &str) -> String {
-    command.replace('/', "__")
 }
 
 #[cfg(test)]
