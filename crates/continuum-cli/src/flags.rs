@@ -393,6 +393,7 @@ mod tests {
             result_schema: Value::Null,
             streaming: false,
             destructive: false,
+            read_only: false,
         }
     }
 

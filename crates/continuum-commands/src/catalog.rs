@@ -35,6 +35,7 @@ pub(crate) struct CommandsListResult {
 
 impl Command for CommandsList {
     const NAME: &'static str = "commands/list";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "List the commands you may call: name, description, access, params and result JSON Schemas.";
     const ACCESS: Access = Access::AiSafe;

@@ -35,6 +35,7 @@ pub(crate) struct PingResult {
 
 impl Command for Ping {
     const NAME: &'static str = "ping";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "Check that the daemon answers; echoes an optional message.";
     const ACCESS: Access = Access::AiSafe;
     type Params = PingParams;

@@ -94,4 +94,10 @@ pub struct CommandDescriptor {
     /// owner-only (the registry refuses to boot otherwise).
     #[serde(default)]
     pub destructive: bool,
+    /// Whether it only reads: it changes no store, sends nothing and starts
+    /// nothing. Absent means false, the safe default (a missing mark costs
+    /// a client's confirmation prompt, never a silent write). Never set
+    /// together with `destructive` (the registry refuses to boot).
+    #[serde(default)]
+    pub read_only: bool,
 }

@@ -30,6 +30,7 @@ pub struct ProvidersOutput {
 
 impl Command for AiProviders {
     const NAME: &'static str = "ai/providers";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "List the configured model providers (names, kinds, base URLs, models; never keys).";
     const ACCESS: Access = Access::AiSafe;

@@ -53,6 +53,7 @@ pub struct TailResult {
 
 impl Command for AuditTail {
     const NAME: &'static str = "audit/tail";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "The newest audit records (every gate decision and owner-only action).";
     type Params = TailParams;
@@ -77,6 +78,7 @@ pub struct AuditVerify(Arc<dyn AuditStore>);
 
 impl Command for AuditVerify {
     const NAME: &'static str = "audit/verify";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "Re-compute the audit hash chain; a broken chain is a `tampered` error naming the first bad record.";
     type Params = NoParams;

@@ -25,6 +25,7 @@ pub(super) struct AnswerParams {
 
 impl Command for ChatAnswer {
     const NAME: &'static str = "chat/answer";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "Show one persona answer: outcome, model, usage, tool calls and the reasoning kept out of the room.";
     type Params = AnswerParams;
@@ -67,6 +68,7 @@ pub(super) struct AnswersResult {
 
 impl Command for ChatAnswers {
     const NAME: &'static str = "chat/answers";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "List a room's persona answers, newest first, including those that posted nothing (empty, failed) and why.";
     type Params = AnswersParams;

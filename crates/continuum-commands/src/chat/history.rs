@@ -60,6 +60,7 @@ pub(super) struct HistoryResult {
 
 impl Command for ChatHistory {
     const NAME: &'static str = "chat/history";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "Read a room's messages: the latest, those after a cursor, waiting for the next (waitMs), or following live (follow).";
     const ACCESS: Access = Access::AiSafe;

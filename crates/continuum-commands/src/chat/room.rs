@@ -112,6 +112,7 @@ pub(super) struct ListResult {
 
 impl Command for RoomList {
     const NAME: &'static str = "room/list";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "List chat rooms with their persona members.";
     const ACCESS: Access = Access::AiSafe;
     type Params = NoParams;

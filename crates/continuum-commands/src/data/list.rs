@@ -51,6 +51,7 @@ pub(super) struct ListResult {
 
 impl Command for DataList {
     const NAME: &'static str = "data/list";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "List documents of a collection: filter by field equality, order, limit, offset.";
     const ACCESS: Access = Access::AiSafe;

@@ -23,6 +23,7 @@ pub(super) struct ReadParams {
 
 impl Command for DataRead {
     const NAME: &'static str = "data/read";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "Read one document by id.";
     const ACCESS: Access = Access::AiSafe;
     type Params = ReadParams;

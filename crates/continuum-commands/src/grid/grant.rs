@@ -248,6 +248,7 @@ pub(super) struct ListResult {
 
 impl Command for GrantList {
     const NAME: &'static str = "grid/grant/list";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "Grants this node issued (and revocations), newest first.";
     type Params = ListParams;
     type Output = ListResult;
@@ -380,6 +381,7 @@ pub(super) struct HeldResult {
 
 impl Command for GrantHeld {
     const NAME: &'static str = "grid/grant/held";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "Grants other nodes issued to this one, one per target peer.";
     type Params = continuum_kernel::command::NoParams;
     type Output = HeldResult;

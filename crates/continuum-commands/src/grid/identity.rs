@@ -28,6 +28,7 @@ pub(super) struct IdentityResult {
 
 impl Command for GridIdentity {
     const NAME: &'static str = "grid/identity";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "This node's public key, node id and mesh id.";
     const ACCESS: Access = Access::AiSafe;
     type Params = NoParams;

@@ -41,6 +41,7 @@ pub(super) struct RecallResult {
 
 impl Command for MemoryRecall {
     const NAME: &'static str = "memory/recall";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "Recall the memories most relevant to a query (BM25 with recency), best first.";
     const ACCESS: Access = Access::AiSafe;
@@ -84,6 +85,7 @@ pub(super) struct ListResult {
 
 impl Command for MemoryList {
     const NAME: &'static str = "memory/list";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "List the most recent memories, newest first.";
     const ACCESS: Access = Access::AiSafe;
     type Params = ListParams;

@@ -24,6 +24,7 @@ pub(super) struct ListResult {
 
 impl Command for PersonaList {
     const NAME: &'static str = "persona/list";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
         "List personas: id, name, birth time, status (active, retired, key_missing, ...), provider, trust.";
     const ACCESS: Access = Access::AiSafe;
@@ -69,6 +70,7 @@ pub(super) struct ShowResult {
 
 impl Command for PersonaShow {
     const NAME: &'static str = "persona/show";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "Show one persona by name or id, with its memory count.";
     const ACCESS: Access = Access::AiSafe;
     type Params = ShowParams;

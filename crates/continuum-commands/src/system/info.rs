@@ -43,6 +43,7 @@ pub(super) struct SystemInfoResult {
 
 impl Command for SystemInfo {
     const NAME: &'static str = "system/info";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "Version, pid, uptime, home and socket of the daemon.";
     const ACCESS: Access = Access::Trusted;
     type Params = NoParams;

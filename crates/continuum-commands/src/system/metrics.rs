@@ -58,6 +58,7 @@ pub(super) struct SystemMetricsResult {
 
 impl Command for SystemMetrics {
     const NAME: &'static str = "system/metrics";
+    const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str = "Per-command call counts, errors and latency percentiles.";
     const ACCESS: Access = Access::Trusted;
     type Params = SystemMetricsParams;

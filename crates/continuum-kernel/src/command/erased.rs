@@ -65,6 +65,7 @@ impl<C: Command> DynCommand for Erased<C> {
             result_schema: schemars::schema_for!(C::Output).to_value(),
             streaming: C::STREAMING,
             destructive: C::DESTRUCTIVE,
+            read_only: C::READ_ONLY,
         }
     }
 

@@ -83,6 +83,10 @@ pub trait Command: Send + Sync + 'static {
     /// Whether it overwrites or deletes data. A destructive command must be
     /// owner-only: the registry refuses to build otherwise.
     const DESTRUCTIVE: bool = false;
+    /// Whether it only reads (no store changes, nothing sent or started).
+    /// MCP clients skip their confirmation prompt for read-only tools, so
+    /// mark only what truly writes nothing. Not with `DESTRUCTIVE`.
+    const READ_ONLY: bool = false;
 
     /// Params; validated against their schema before `run` sees them.
     type Params: DeserializeOwned + JsonSchema + Send + 'static;

@@ -50,6 +50,14 @@ pub enum RegistryError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A command is declared both read-only and destructive.
+    #[error("command '{name}' ({origin}) is declared both read-only and destructive")]
+    ReadOnlyAndDestructive {
+        /// The command.
+        name: String,
+        /// The type that declared it.
+        origin: &'static str,
+    },
     /// A destructive command is reachable by someone other than the owner.
     #[error(
         "command '{name}' ({origin}) is destructive but declared {access}; destructive commands must be owner_only"
@@ -208,6 +216,12 @@ impl RegistryBuilder {
                 });
             }
             let descriptor = command.descriptor();
+            if descriptor.destructive && descriptor.read_only {
+                return Err(RegistryError::ReadOnlyAndDestructive {
+                    name: name.to_owned(),
+                    origin: command.origin(),
+                });
+            }
             if descriptor.destructive && descriptor.access != Access::OwnerOnly {
                 return Err(RegistryError::DestructiveNotOwnerOnly {
                     name: name.to_owned(),
@@ -445,6 +459,33 @@ mod tests {
                 .unwrap()
                 .descriptor()
                 .destructive
+        );
+    }
+
+    #[derive(Default)]
+    struct ReadingWipe;
+    impl Command for ReadingWipe {
+        const NAME: &'static str = "test/reading-wipe";
+        const DESCRIPTION: &'static str = "destructive and read-only at once";
+        const DESTRUCTIVE: bool = true;
+        const READ_ONLY: bool = true;
+        type Params = NoParams;
+        type Output = ();
+        async fn run(&self, _: Ctx, _: NoParams) -> Result<(), CommandError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_command_both_read_only_and_destructive_fails_the_boot() {
+        let err = RegistryBuilder::new()
+            .command(erase(ReadingWipe))
+            .build()
+            .err()
+            .expect("read-only and destructive at once must fail the build");
+        assert!(
+            matches!(err, RegistryError::ReadOnlyAndDestructive { ref name, .. } if name == "test/reading-wipe"),
+            "{err}"
         );
     }
 

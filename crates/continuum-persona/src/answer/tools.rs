@@ -71,6 +71,7 @@ mod tests {
             result_schema: json!({}),
             streaming: false,
             destructive: false,
+            read_only: false,
         }
     }
 
