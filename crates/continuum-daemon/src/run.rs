@@ -20,6 +20,7 @@ use continuum_ipc::{
 use continuum_kernel::audit::{AuditError, AuditEvent, AuditLog};
 use continuum_kernel::clock::now_ms;
 use continuum_kernel::command::{BoxFuture, Module, RegistryBuilder, RegistryError};
+use continuum_kernel::credential::PersonaDirectory;
 use continuum_kernel::{CallerMint, KernelBuilder};
 use continuum_persona::{HomeMemories, Responder, Rooms, Roster};
 use continuum_store::{
@@ -216,6 +217,7 @@ pub fn build_kernel(
     let registry = build_registry(state, services, extra).limits(config.limit_overrides());
     KernelBuilder::new(registry, Arc::new(GateAudit(Arc::clone(&services.audit))))
         .grants(Arc::new(services.grant_authorizer()))
+        .personas(Arc::clone(&services.roster) as Arc<dyn PersonaDirectory>)
         .build()
 }
 

@@ -576,6 +576,7 @@ impl ParsedRequest {
             },
             credential: self.meta.grant.map(Credential::Grant),
             max_trust: self.meta.max_trust,
+            as_persona: self.meta.as_persona,
             method: self.method,
             params: self.params,
         }

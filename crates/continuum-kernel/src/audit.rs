@@ -78,3 +78,25 @@ pub fn decision_event(
         grant_epoch: admission.grant.as_ref().map(|grant| grant.epoch),
     }
 }
+
+/// The record of a refusal made before the gate saw the call (a caller
+/// asking to act as a persona it may not be).
+pub fn refusal_event(
+    principal: &Principal,
+    command: &str,
+    reason: &str,
+    forwarded_for: Option<String>,
+) -> AuditEvent {
+    let caller = principal.caller();
+    AuditEvent {
+        time_ms: now_ms(),
+        caller: caller.label(),
+        caller_key: caller.proven_key().map(hex::encode),
+        command: command.to_owned(),
+        outcome: Outcome::Denied,
+        reason: reason.to_owned(),
+        forwarded_for,
+        grant_issuer: None,
+        grant_epoch: None,
+    }
+}

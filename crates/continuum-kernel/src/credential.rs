@@ -35,6 +35,14 @@ pub struct IssuingPersona {
     pub trust: Trust,
 }
 
+/// This node's personas, for the owner handing a call to one of them
+/// (`meta.asPersona`). Looked up per call, so trust changes and retirements
+/// apply from the next call.
+pub trait PersonaDirectory: Send + Sync {
+    /// The active persona with this id, or this name (without case).
+    fn find(&self, name_or_id: &str) -> Option<IssuingPersona>;
+}
+
 /// Verifies a grant presented by an authenticated peer for one command.
 ///
 /// `Err` carries the stable verdict code (`key_mismatch`, `superseded`, ...),

@@ -6,7 +6,7 @@
 
 use crate::audit::AuditLog;
 use crate::command::{CallMeta, CommandError, RegistryBuilder, RegistryError, StreamSink};
-use crate::credential::{Credential, GrantCheck};
+use crate::credential::{Credential, GrantCheck, PersonaDirectory};
 use crate::dispatch::{Call, Dispatcher};
 use crate::gate::{Caller, PeerCaller, Principal, Trust};
 use serde_json::Value;
@@ -19,6 +19,7 @@ pub struct KernelBuilder {
     registry: RegistryBuilder,
     audit: Arc<dyn AuditLog>,
     grants: Option<Arc<dyn GrantCheck>>,
+    personas: Option<Arc<dyn PersonaDirectory>>,
 }
 
 impl KernelBuilder {
@@ -28,6 +29,7 @@ impl KernelBuilder {
             registry,
             audit,
             grants: None,
+            personas: None,
         }
     }
 
@@ -37,11 +39,22 @@ impl KernelBuilder {
         self
     }
 
+    /// Lets the owner hand calls to these personas (`meta.asPersona`).
+    pub fn personas(mut self, personas: Arc<dyn PersonaDirectory>) -> Self {
+        self.personas = Some(personas);
+        self
+    }
+
     /// Freezes the registry and returns the one mint for this kernel.
     pub fn build(self) -> Result<CallerMint, RegistryError> {
         let registry = self.registry.build()?;
         Ok(CallerMint {
-            dispatcher: Arc::new(Dispatcher::new(registry, self.audit, self.grants)),
+            dispatcher: Arc::new(Dispatcher::new(
+                registry,
+                self.audit,
+                self.grants,
+                self.personas,
+            )),
         })
     }
 }
@@ -140,11 +153,20 @@ impl Session {
         }
     }
 
-    /// Runs one request as this session's caller.
+    /// Runs one request as this session's caller (or, for the owner, as the
+    /// persona the request names).
     pub async fn call(&self, request: Request) -> Result<Value, CommandError> {
-        let principal = match request.max_trust {
-            Some(max) => Arc::new(self.principal.lowered(Some(max))),
+        let principal = match &request.as_persona {
+            Some(name) => Arc::new(
+                self.dispatcher
+                    .hand_to_persona(&self.principal, name, &request.method, &request.meta)
+                    .await?,
+            ),
             None => Arc::clone(&self.principal),
+        };
+        let principal = match request.max_trust {
+            Some(max) => Arc::new(principal.lowered(Some(max))),
+            None => principal,
         };
         let call = Call {
             principal,
@@ -172,6 +194,8 @@ pub struct Request {
     pub credential: Option<Credential>,
     /// A trust ceiling for this call (`meta.maxTrust`); only ever lowers.
     pub max_trust: Option<Trust>,
+    /// Act as this persona (`meta.asPersona`): only the owner may.
+    pub as_persona: Option<String>,
     /// Where stream events go, if the client listens.
     pub stream: Option<StreamSink>,
 }

@@ -17,7 +17,7 @@ use continuum_grant::{issue_grant, GrantSpec, LimitError, SignedGrant};
 use continuum_grid::keyfile::{create_key, read_key};
 use continuum_grid::{GrantSigner, IdentityError, PersonaIssuers};
 use continuum_inference::ThinkingMode;
-use continuum_kernel::credential::IssuingPersona;
+use continuum_kernel::credential::{IssuingPersona, PersonaDirectory};
 use continuum_store::{id_time_ms, new_id, PersonaRecord, PersonaStore, StoreError};
 use continuum_wire::{Home, Trust};
 use ed25519_dalek::SigningKey;
@@ -229,6 +229,15 @@ impl GrantSigner for LivePersona {
 impl PersonaIssuers for Roster {
     fn persona(&self, key: &[u8; 32]) -> Option<IssuingPersona> {
         self.by_key(key).map(|live| IssuingPersona {
+            persona_id: live.id().to_owned(),
+            trust: live.trust(),
+        })
+    }
+}
+
+impl PersonaDirectory for Roster {
+    fn find(&self, name_or_id: &str) -> Option<IssuingPersona> {
+        self.resolve(name_or_id).ok().map(|live| IssuingPersona {
             persona_id: live.id().to_owned(),
             trust: live.trust(),
         })

@@ -38,6 +38,12 @@ pub struct RequestMeta {
     /// agent gets no more than it should.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_trust: Option<crate::Trust>,
+    /// Act as this persona (name or id). Honoured only for the owner on the
+    /// Unix socket, who may give power away: the call then has the
+    /// persona's trust (never Owner) and reaches its memories, and is
+    /// audited as `persona:<id>`. Refused (`owner_only`) anywhere else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_persona: Option<String>,
 }
 
 /// A client request. `id` absent means a notification (no answer is sent).
@@ -139,6 +145,7 @@ mod tests {
             forwarded_for: Some("alice".into()),
             grant: None,
             max_trust: Some(crate::Trust::Provisional),
+            as_persona: None,
         });
         let text = serde_json::to_string(&req).unwrap();
         assert!(text.contains("\"forwardedFor\":\"alice\""));

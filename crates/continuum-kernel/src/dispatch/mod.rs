@@ -25,10 +25,10 @@ mod metrics;
 
 pub use metrics::{CommandStats, LatencySummary};
 
-use crate::audit::{decision_event, AuditLog};
+use crate::audit::{decision_event, refusal_event, AuditLog};
 use crate::command::{CallMeta, CommandError, Ctx, Entry, Registry, StreamSink};
-use crate::credential::{Credential, GrantCheck};
-use crate::gate::{admit, Admission, Decision, Denied, Presentation, Principal};
+use crate::credential::{Credential, GrantCheck, PersonaDirectory};
+use crate::gate::{admit, Admission, Caller, Decision, Denied, Presentation, Principal};
 use continuum_wire::Access;
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
@@ -53,6 +53,7 @@ pub struct Dispatcher {
     registry: Registry,
     audit: Arc<dyn AuditLog>,
     grants: Option<Arc<dyn GrantCheck>>,
+    personas: Option<Arc<dyn PersonaDirectory>>,
 }
 
 impl Dispatcher {
@@ -60,12 +61,49 @@ impl Dispatcher {
         registry: Registry,
         audit: Arc<dyn AuditLog>,
         grants: Option<Arc<dyn GrantCheck>>,
+        personas: Option<Arc<dyn PersonaDirectory>>,
     ) -> Self {
         Dispatcher {
             registry,
             audit,
             grants,
+            personas,
         }
+    }
+
+    /// `meta.asPersona`: the owner hands a call to one of this node's
+    /// personas, which then runs with the persona's trust (never above
+    /// Trusted) and reaches the persona's memories. Only the local owner
+    /// may: it gives power away and never gains any. Anyone else
+    /// (`owner_only`), or an unknown or retired persona
+    /// (`unknown_persona`), is refused, and the refusal is audited.
+    pub(crate) async fn hand_to_persona(
+        &self,
+        principal: &Principal,
+        name: &str,
+        method: &str,
+        meta: &CallMeta,
+    ) -> Result<Principal, CommandError> {
+        let refusal = match principal.caller() {
+            Caller::LocalOwner => match self.personas.as_ref().and_then(|dir| dir.find(name)) {
+                Some(persona) => return Ok(principal.acting_as(&persona)),
+                None => CommandError::Forbidden {
+                    reason: "unknown_persona".into(),
+                    message: "asPersona names no active persona of this node".into(),
+                },
+            },
+            _ => CommandError::Forbidden {
+                reason: Denied::OwnerOnly.code().into(),
+                message: "only the local owner may act as a persona (asPersona)".into(),
+            },
+        };
+        if let CommandError::Forbidden { reason, .. } = &refusal {
+            let event = refusal_event(principal, method, reason, meta.forwarded_for.clone());
+            if let Err(err) = self.audit.append_durable(event).await {
+                tracing::error!(error = %err, "could not record an asPersona refusal");
+            }
+        }
+        Err(refusal)
     }
 
     /// The command map (read-only: descriptors, limits, counters).
