@@ -21,6 +21,7 @@ fn usage(bin: &str) -> String {
            {bin} status                is it running? pid, version, uptime\n  \
            {bin} chat ROOM             chat in a room: type to send, answers appear\n  \
            {bin} service install       run it as a systemd user service (also: uninstall, status)\n  \
+           {bin} mcp [--as persona N]  serve the commands to an MCP client on stdio (--help for more)\n  \
            {bin} <command> [JSON]      call a command with a JSON params object\n  \
            {bin} <command> --flag ...  call a command with flags from its schema\n  \
            {bin} <command> --help      the command's flags, from its schema\n  \
@@ -69,6 +70,7 @@ fn run(bin: &str, args: &[String]) -> u8 {
         "stop" => cmd_stop(bin, &home),
         "status" => cmd_status(&home),
         "service" => crate::service::command::run(bin, &home, &args[1..]),
+        "mcp" => cmd_mcp(bin, &args[1..], max_trust),
         "completions" => cmd_completions(bin, &home, args.get(1).map(String::as_str)),
         "chat" => crate::chat::run(
             bin,
@@ -91,6 +93,30 @@ fn run(bin: &str, args: &[String]) -> u8 {
         command => cmd_call(bin, &home, command, &args[1..], max_trust),
     }
 }
+
+/// `cu mcp ARGS`: becomes `continuum-mcp ARGS` (exec), so the MCP host's
+/// pipes reach the server directly and `cu` stays small.
+fn cmd_mcp(bin: &str, args: &[String], max_trust: Option<Trust>) -> u8 {
+    use std::os::unix::process::CommandExt;
+    let server = match control::find_companion(MCP_BIN, MCP_BIN_ENV) {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("{bin}: {err}");
+            return exit::FAILED;
+        }
+    };
+    let mut command = std::process::Command::new(server);
+    if let Some(max) = max_trust {
+        command.arg("--max-trust").arg(max.as_str());
+    }
+    let err = command.args(args).exec();
+    eprintln!("{bin}: cannot run {MCP_BIN}: {err}");
+    exit::FAILED
+}
+
+/// The MCP server binary, and the variable that names it explicitly.
+const MCP_BIN: &str = "continuum-mcp";
+const MCP_BIN_ENV: &str = "CONTINUUM_MCP_BIN";
 
 /// Splits a leading `--max-trust LEVEL` (or `--max-trust=LEVEL`) off `args`.
 fn take_max_trust(args: &[String]) -> Result<(Option<Trust>, &[String]), String> {

@@ -33,27 +33,33 @@ impl std::fmt::Display for ControlError {
 /// Finds the daemon binary: `$CONTINUUM_CORE_BIN` if set, else next to this
 /// executable, else on `PATH`.
 pub fn find_daemon() -> Result<PathBuf, ControlError> {
-    if let Some(path) = std::env::var_os(DAEMON_BIN_ENV).filter(|p| !p.is_empty()) {
+    find_companion(DAEMON_BIN, DAEMON_BIN_ENV)
+}
+
+/// Finds a binary that ships with `cu` (the daemon, the MCP server):
+/// `$env` if set, else next to this executable, else on `PATH`.
+pub fn find_companion(bin: &str, env: &str) -> Result<PathBuf, ControlError> {
+    if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         return if path.is_file() {
             Ok(path)
         } else {
             Err(ControlError(format!(
-                "{DAEMON_BIN_ENV}={} is not a file",
+                "{env}={} is not a file",
                 path.display()
             )))
         };
     }
     if let Some(sibling) = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(DAEMON_BIN)))
+        .and_then(|exe| exe.parent().map(|dir| dir.join(bin)))
         .filter(|p| p.is_file())
     {
         return Ok(sibling);
     }
-    find_on_path(DAEMON_BIN).ok_or_else(|| {
+    find_on_path(bin).ok_or_else(|| {
         ControlError(format!(
-            "cannot find {DAEMON_BIN}: not next to this program, not on PATH, and {DAEMON_BIN_ENV} is unset"
+            "cannot find {bin}: not next to this program, not on PATH, and {env} is unset"
         ))
     })
 }
