@@ -4,7 +4,9 @@
 # unit, integration, end-to-end and doc test.
 #
 # Optional real services (started by .ci/run, or by you):
-#   CONTINUUM_TEST_LLM_URL  an OpenAI-compatible server for the real-model test
+#   CONTINUUM_TEST_LLM_URL      an OpenAI-compatible server for the real-model test
+#   CONTINUUM_TEST_MCP_PYTHON   a python with the official MCP SDK, for the MCP
+#                               tests: $(bash scripts/ci/setup-mcp.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

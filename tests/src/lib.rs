@@ -31,7 +31,13 @@ pub fn bin_dir() -> PathBuf {
         .and_then(Path::parent)
         .expect("target dir")
         .to_owned();
-    for bin in ["cu", "continuum", "continuum-core", "continuum-core-test"] {
+    for bin in [
+        "cu",
+        "continuum",
+        "continuum-core",
+        "continuum-core-test",
+        "continuum-mcp",
+    ] {
         assert!(
             dir.join(bin).is_file(),
             "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",

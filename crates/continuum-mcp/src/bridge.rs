@@ -84,11 +84,19 @@ impl Bridge {
 
     /// Fetches the session's commands and makes them the current catalog.
     async fn refresh(&self, forwarded_for: Option<String>) -> Result<Arc<Catalog>, CallError> {
-        let listed = self
+        let listed = match self
             .inner
             .daemon
             .call("commands/list", json!({}), forwarded_for)
-            .await?;
+            .await
+        {
+            Ok(listed) => listed,
+            // A Blocked identity may not even list: it has no tools.
+            Err(CallError::Rpc(err)) if err.error_code() == Some(ErrorCode::Forbidden) => {
+                json!({"commands": []})
+            }
+            Err(err) => return Err(err),
+        };
         let descriptors: Vec<CommandDescriptor> =
             serde_json::from_value(listed.get("commands").cloned().unwrap_or(Value::Null))
                 .map_err(|err| {
