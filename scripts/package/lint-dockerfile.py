@@ -164,7 +164,7 @@ def lint(path):
     copies = [args for _, args in steps_of("COPY") if f"--from={build_alias}" in args]
     need(copies, f"the runtime stage copies nothing from the build stage ({build_alias})", run_line)
     copied = {Path(word).name for args in copies for word in args.split()[1:-1]}
-    for binary in ("continuum-core", "cu", "continuum"):
+    for binary in ("continuum-core", "cu", "continuum", "continuum-mcp"):
         need(binary in copied, f"the runtime stage does not copy {binary}", run_line)
         need(binary in workspace_bins, f"{binary} is not a [[bin]] of the workspace")
 
