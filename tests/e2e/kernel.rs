@@ -95,6 +95,26 @@ fn max_trust_shrinks_the_listing_and_never_raises_trust() {
             "{refused}"
         );
     }
+    // Only the local owner may hand a call to a persona (meta.asPersona):
+    // over TCP it is refused, and audited, whatever the persona.
+    tcp.send(&json!({"jsonrpc": "2.0", "id": 3, "method": "ping", "meta": {"asPersona": "ada"}}));
+    let refused = tcp.recv();
+    assert_eq!(
+        refused["error"]["data"]["reason"], "owner_only",
+        "{refused}"
+    );
+    let audit = t.cu_json(&["audit/tail", "--limit", "20"]);
+    assert!(
+        audit["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["command"] == "ping"
+                && r["outcome"] == "denied"
+                && r["reason"] == "owner_only"
+                && r["caller"].as_str().unwrap_or("").starts_with("tcp")),
+        "{audit}"
+    );
 }
 
 #[test]

@@ -693,7 +693,7 @@ fn a_model_that_refuses_tools_still_answers_without_them() {
 /// provider accepts.
 #[test]
 fn every_command_has_a_portable_valid_tool_schema() {
-    use continuum_wire::tool_schema::portable_schema;
+    use continuum_wire::tool_schema::{portable_schema, self_contained_schema};
     let t = TestHome::with_product_daemon();
     t.start();
     let listed = t.cu_json(&["commands/list"]);
@@ -722,5 +722,17 @@ fn every_command_has_a_portable_valid_tool_schema() {
         );
         assert!(!text.contains("\"null\""), "{name}: {text}");
         jsonschema::validator_for(&schema).unwrap_or_else(|err| panic!("{name}: {err}: {text}"));
+        // MCP's outputSchema: object results only, self-contained, nulls kept.
+        let result = &command["resultSchema"];
+        if result["type"] == "object" {
+            let output = self_contained_schema(result);
+            let text = output.to_string();
+            assert!(
+                !text.contains("$ref") && !text.contains("$defs"),
+                "{name}: {text}"
+            );
+            jsonschema::validator_for(&output)
+                .unwrap_or_else(|err| panic!("{name}: outputSchema: {err}: {text}"));
+        }
     }
 }
