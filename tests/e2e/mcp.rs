@@ -649,3 +649,27 @@ fn http_sessions_are_provisional_loopback_and_refuse_browsers() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
     }
 }
+
+#[test]
+fn a_session_outlives_its_daemon_and_reconnects() {
+    let Some(python) = mcp_python() else { return };
+    let (_model, t) = node();
+    let mut driver = Driver::stdio(&python, &t, "legacy", &[]);
+    assert_eq!(driver.call("ping", json!({}))["isError"], false);
+    assert_eq!(t.cu(&["stop"]).code(), 0);
+    // The daemon is gone: calls are tool errors that say what to do, and
+    // listing is a protocol error; the session itself stays up.
+    let down = driver.call("ping", json!({}));
+    assert_eq!(down["isError"], true, "{down}");
+    assert_eq!(
+        down["meta"]["continuum/error"]["kind"], "unavailable",
+        "{down}"
+    );
+    assert!(text_of(&down).contains("cu start"), "{down}");
+    let listed = driver.op(json!({"op": "list"}));
+    assert!(listed.get("protocolError").is_some(), "{listed}");
+    t.start();
+    let back = driver.call("ping", json!({}));
+    assert_eq!(back["isError"], false, "{back}");
+    assert!(!driver.list().is_empty());
+}
