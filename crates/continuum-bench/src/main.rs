@@ -3,14 +3,14 @@
 //! (JSON-RPC lines for Continuum, RESP for redis). Driven by
 //! `scripts/bench/ipc.sh`; prints one JSON object per result on stdout.
 
-mod codec;
-
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use codec::{Codec, Protocol};
+use continuum_bench::codec::Protocol;
+use continuum_bench::line::LineClient;
+use continuum_bench::{micros, new_histogram};
 use hdrhistogram::Histogram;
 use serde_json::json;
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufReader;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
@@ -62,64 +62,20 @@ enum Mode {
 }
 
 /// One connection: a blocking socket plus the codec for its protocol.
-struct Connection {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    codec: Box<dyn Codec>,
-    request: Vec<u8>,
-    reply: Vec<u8>,
-}
+type Connection = LineClient<BufReader<UnixStream>, UnixStream>;
 
-impl Connection {
-    fn open(socket: &Path, proto: Protocol) -> Result<Connection> {
-        let stream = UnixStream::connect(socket)
-            .with_context(|| format!("cannot connect to {}", socket.display()))?;
-        Ok(Connection {
-            writer: stream.try_clone()?,
-            reader: BufReader::new(stream),
-            codec: proto.codec(),
-            request: Vec::with_capacity(128),
-            reply: Vec::with_capacity(256),
-        })
-    }
-
-    /// Sends one ping and waits for its checked reply.
-    fn ping(&mut self) -> Result<()> {
-        self.request.clear();
-        self.codec.encode_ping(&mut self.request)?;
-        self.writer.write_all(&self.request)?;
-        self.reply.clear();
-        if self.reader.read_until(b'\n', &mut self.reply)? == 0 {
-            bail!("server closed the connection");
-        }
-        self.codec.check_reply(&self.reply)
-    }
-
-    /// Pings `n` times, unmeasured.
-    fn warm_up(&mut self, n: u64) -> Result<()> {
-        (0..n).try_for_each(|_| self.ping())
-    }
-
-    /// One ping, timed into `histogram` (nanoseconds).
-    fn timed_ping(&mut self, histogram: &mut Histogram<u64>) -> Result<()> {
-        let began = Instant::now();
-        self.ping()?;
-        histogram.saturating_record(began.elapsed().as_nanos() as u64);
-        Ok(())
-    }
-}
-
-fn new_histogram() -> Histogram<u64> {
-    // 1 ns .. 60 s at 3 significant digits.
-    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
-}
-
-fn micros(nanos: f64) -> f64 {
-    (nanos / 10.0).round() / 100.0
+fn connect(socket: &Path, proto: Protocol) -> Result<Connection> {
+    let stream = UnixStream::connect(socket)
+        .with_context(|| format!("cannot connect to {}", socket.display()))?;
+    Ok(LineClient::new(
+        BufReader::new(stream.try_clone()?),
+        stream,
+        proto.codec(),
+    ))
 }
 
 fn rtt(args: &Args, iterations: u64, warmup: u64) -> Result<serde_json::Value> {
-    let mut conn = Connection::open(&args.socket, args.proto)?;
+    let mut conn = connect(&args.socket, args.proto)?;
     conn.warm_up(warmup)?;
     let mut histogram = new_histogram();
     let began = Instant::now();
@@ -149,7 +105,7 @@ fn throughput(
             let start = Arc::clone(&start);
             std::thread::spawn(move || -> Result<(u64, Histogram<u64>)> {
                 let connected =
-                    Connection::open(&socket, proto).and_then(|mut c| c.warm_up(warmup).map(|_| c));
+                    connect(&socket, proto).and_then(|mut c| c.warm_up(warmup).map(|_| c));
                 start.wait();
                 let mut conn = connected?;
                 let mut histogram = new_histogram();
