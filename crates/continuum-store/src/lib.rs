@@ -22,6 +22,7 @@
 
 pub mod audit;
 pub mod chat;
+pub mod credentials;
 pub mod documents;
 pub mod ledger;
 pub mod memories;
@@ -39,6 +40,10 @@ pub use chat::{
     AnswerOutcome, AnswerRecord, Author, AuthorKind, ChatMessage, ChatStore, InMemoryChat,
     NewMessage, PersonaMeta, Room, SqliteChat, TokenUsage, ToolCallRecord, DEFAULT_HOP_BUDGET,
     MAX_MESSAGE_BYTES,
+};
+pub use credentials::{
+    wallet_within, CredentialId, CredentialInfo, CredentialRecord, CredentialStore,
+    InMemoryCredentials, SqliteCredentials,
 };
 pub use documents::{
     check_collection, check_id, Document, DocumentStore, ListQuery, MemoryDocumentStore, Order,

@@ -265,3 +265,12 @@ fn new_store_files_are_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }
+
+#[tokio::test]
+async fn both_credential_stores_meet_the_contract() {
+    use continuum_store::testing::credentials;
+    use continuum_store::{InMemoryCredentials, SqliteCredentials};
+    credentials::contract(&InMemoryCredentials::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    credentials::contract(&SqliteCredentials::open(&dir.path().join("v.sqlite")).unwrap()).await;
+}

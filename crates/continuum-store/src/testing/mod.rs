@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod chat;
+pub mod credentials;
 pub mod documents;
 pub mod memories;
 pub mod personas;
