@@ -284,6 +284,7 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-fn fill_random(buf: &mut [u8]) -> Result<(), VaultError> {
+/// Fills `buf` from the OS random source (salts, key files).
+pub fn fill_random(buf: &mut [u8]) -> Result<(), VaultError> {
     getrandom::fill(buf).map_err(|err| VaultError::Random(err.to_string()))
 }
