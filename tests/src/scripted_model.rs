@@ -3,7 +3,9 @@
 //! personas, instant answers for benchmarks). It says what it is: a stand-in
 //! that speaks the documented `/v1/chat/completions` wire format, answering
 //! each request with whatever the test's script returns, and recording every
-//! request body.
+//! request body. The body handed to the script and recorded also carries
+//! the request's `Authorization` header as `__authorization` and when it
+//! arrived as `__received_ms` (Unix ms).
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -58,6 +60,7 @@ fn serve(stream: TcpStream, script: &Script, recorded: &Mutex<Vec<Value>>) {
     let mut writer = stream;
     loop {
         let mut length = 0usize;
+        let mut authorization = None;
         let mut line = String::new();
         let mut first = true;
         loop {
@@ -77,13 +80,25 @@ fn serve(stream: TcpStream, script: &Script, recorded: &Mutex<Vec<Value>>) {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse().unwrap_or(0);
                 }
+                if name.eq_ignore_ascii_case("authorization") {
+                    authorization = Some(value.trim().to_owned());
+                }
             }
         }
         let mut body = vec![0u8; length];
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let mut request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if let Some(object) = request.as_object_mut() {
+            let received_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            object.insert("__received_ms".into(), json!(received_ms));
+            if let Some(authorization) = authorization {
+                object.insert("__authorization".into(), json!(authorization));
+            }
+        }
         recorded.lock().unwrap().push(request.clone());
         let mut answer = script(&request);
         // A script answers an HTTP error with `{"__status": 400, ...body}`.

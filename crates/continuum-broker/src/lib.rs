@@ -13,7 +13,8 @@ pub mod master;
 use continuum_kernel::audit::{AuditEvent, AuditLog, Outcome};
 use continuum_kernel::clock::now_ms;
 use continuum_store::{
-    wallet_within, CredentialId, CredentialInfo, CredentialRecord, CredentialStore, StoreError,
+    persona_wallet, wallet_within, CredentialId, CredentialInfo, CredentialRecord, CredentialStore,
+    StoreError,
 };
 use continuum_vault::{Binding, Secret, VaultError, VaultKey};
 use std::sync::Arc;
@@ -84,7 +85,7 @@ impl Actor {
     pub fn persona(id: &str) -> Actor {
         Actor {
             label: format!("persona:{id}"),
-            wallet: Some(format!("persona/{id}")),
+            wallet: Some(persona_wallet(id)),
         }
     }
 

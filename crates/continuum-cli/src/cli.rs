@@ -430,6 +430,10 @@ fn params_from_flags(
         Err(err) => return Err(report_client_error(bin, &err)),
     };
     flags::params_from_args(bin, &descriptor, rest)
+        .and_then(|mut params| {
+            flags::add_secrets(&descriptor, &mut params)?;
+            Ok(params)
+        })
         .map_err(|err| report_flag_error(bin, &descriptor, err))
 }
 
@@ -447,6 +451,7 @@ fn report_flag_error(bin: &str, descriptor: &CommandDescriptor, err: FlagError) 
                 };
                 let valid: Vec<String> = flags::flag_specs(&descriptor.params_schema)
                     .iter()
+                    .filter(|spec| !spec.secret)
                     .map(|spec| format!("--{}", spec.flag))
                     .collect();
                 eprintln!(
@@ -472,6 +477,10 @@ fn report_flag_error(bin: &str, descriptor: &CommandDescriptor, err: FlagError) 
             given,
         } => {
             eprintln!("{bin}: --{flag} expects {expected}, got '{given}'");
+            exit::USAGE
+        }
+        FlagError::Secret(why) => {
+            eprintln!("{bin}: {why}");
             exit::USAGE
         }
     }

@@ -60,6 +60,9 @@ pub struct FlagSpec {
     pub choices: Vec<String>,
     /// Default from the schema, shown in help.
     pub default: Option<Value>,
+    /// A secret (`writeOnly` in the schema): never a flag, which `ps` would
+    /// show; `cu` reads it from stdin instead.
+    pub secret: bool,
 }
 
 /// camelCase / snake_case -> kebab-case.
@@ -198,6 +201,7 @@ pub fn flag_specs(schema: &Value) -> Vec<FlagSpec> {
                 .map(str::to_owned),
             choices: string_enum(root, property),
             default: property.get("default").filter(|d| !d.is_null()).cloned(),
+            secret: property.get("writeOnly").and_then(Value::as_bool) == Some(true),
         })
         .collect()
 }
@@ -229,7 +233,20 @@ pub fn clap_command(bin: &str, descriptor: &CommandDescriptor) -> clap::Command 
             descriptor.access.as_str(),
             descriptor.name
         ));
-    for spec in specs {
+    let secrets: Vec<String> = specs
+        .iter()
+        .filter(|spec| spec.secret)
+        .map(|spec| spec.field.clone())
+        .collect();
+    if !secrets.is_empty() {
+        command = command.before_help(format!(
+            "Secret ({}): read from stdin, never a flag (a flag would show in `ps`): \
+             {bin} {} ... < file, or type it when asked (not echoed).",
+            secrets.join(", "),
+            descriptor.name
+        ));
+    }
+    for spec in specs.into_iter().filter(|spec| !spec.secret) {
         let mut help = spec.description.clone().unwrap_or_default();
         if spec.required {
             help.push_str(" [required]");
@@ -268,6 +285,83 @@ pub fn clap_command(bin: &str, descriptor: &CommandDescriptor) -> clap::Command 
     command
 }
 
+/// Adds the command's secret params (`writeOnly`), read from stdin, to
+/// `params`; only when the call is about to be sent.
+pub fn add_secrets(descriptor: &CommandDescriptor, params: &mut Value) -> Result<(), FlagError> {
+    for spec in flag_specs(&descriptor.params_schema) {
+        if spec.secret && params.get(&spec.field).is_none() {
+            let value = read_secret(&spec.field)?;
+            if let Value::Object(object) = params {
+                object.insert(spec.field, Value::String(value));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A secret param from stdin: the whole of it (one trailing newline
+/// dropped) when piped or redirected; on a terminal, one line typed with
+/// echo off.
+fn read_secret(field: &str) -> Result<String, FlagError> {
+    use std::io::{IsTerminal, Read};
+    let stdin = std::io::stdin();
+    let mut text = String::new();
+    let read = if stdin.is_terminal() {
+        eprint!("{field} (not echoed): ");
+        let echo = EchoOff::new();
+        let read = stdin.read_line(&mut text);
+        drop(echo);
+        eprintln!();
+        read
+    } else {
+        stdin.lock().read_to_string(&mut text)
+    };
+    read.map_err(|err| FlagError::Secret(format!("cannot read {field} from stdin: {err}")))?;
+    let value = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if value.is_empty() {
+        return Err(FlagError::Secret(format!(
+            "{field} is read from stdin, and stdin was empty"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+/// Terminal echo off while it lives (restored on drop).
+struct EchoOff(Option<libc::termios>);
+
+impl EchoOff {
+    #[allow(unsafe_code)] // termios has no safe wrapper in std.
+    fn new() -> EchoOff {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed termios the call
+        // fills in; nothing is kept beyond the saved settings.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut saved) != 0 {
+                return EchoOff(None);
+            }
+            let mut quiet = saved;
+            quiet.c_lflag &= !libc::ECHO;
+            libc::tcsetattr(0, libc::TCSANOW, &quiet);
+            EchoOff(Some(saved))
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    #[allow(unsafe_code)] // termios has no safe wrapper in std.
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            // SAFETY: restores the settings read in `new` on the same fd.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, saved);
+            }
+        }
+    }
+}
+
 /// Why flags could not become params.
 #[derive(Debug)]
 pub enum FlagError {
@@ -282,6 +376,8 @@ pub enum FlagError {
         /// What was given.
         given: String,
     },
+    /// A secret param could not be read from stdin.
+    Secret(String),
 }
 
 /// Parses `args` (the words after the command name) into a params object.
@@ -299,7 +395,7 @@ pub fn params_from_args(
 
 fn params_from_matches(schema: &Value, matches: &ArgMatches) -> Result<Value, FlagError> {
     let mut params = Map::new();
-    for spec in flag_specs(schema) {
+    for spec in flag_specs(schema).into_iter().filter(|spec| !spec.secret) {
         let Some(raw) = matches.get_raw(&spec.field) else {
             continue;
         };

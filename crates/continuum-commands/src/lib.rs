@@ -18,6 +18,7 @@ pub mod memory;
 pub mod persona;
 mod ping;
 pub mod system;
+pub mod vault;
 
 use continuum_kernel::command::CommandError;
 use continuum_store::StoreError;

@@ -4,6 +4,7 @@
 
 use crate::config::{ConfigError, DaemonConfig};
 use crate::{prepare, InstanceError, InstanceLock};
+use continuum_broker::{load_master_key, Broker};
 use continuum_commands::ai::{AiModule, Providers};
 use continuum_commands::audit::AuditModule;
 use continuum_commands::chat::ChatModule;
@@ -12,6 +13,7 @@ use continuum_commands::grid::GridModule;
 use continuum_commands::memory::MemoryModule;
 use continuum_commands::persona::PersonaModule;
 use continuum_commands::system::{DaemonState, SystemModule};
+use continuum_commands::vault::{VaultCredentials, VaultModule};
 use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
 use continuum_grid::{AuditCheckpoints, GrantAuthorizer, NodeIdentity, MAX_CLOCK_SKEW_MS};
 use continuum_ipc::{
@@ -24,10 +26,12 @@ use continuum_kernel::credential::PersonaDirectory;
 use continuum_kernel::{CallerMint, KernelBuilder};
 use continuum_persona::{HomeMemories, Responder, Rooms, Roster};
 use continuum_store::{
-    AuditStore, DocumentStore, GrantLedger, InMemoryChat, InMemoryMemories, InMemoryPersonas,
-    MemoryAuditLog, MemoryDocumentStore, MemoryStore, SqliteAuditLog, SqliteChat,
-    SqliteDocumentStore, SqliteGrantLedger, SqlitePersonas, SqliteWatermarks, StoreError,
+    AuditStore, CredentialStore, DocumentStore, GrantLedger, InMemoryChat, InMemoryCredentials,
+    InMemoryMemories, InMemoryPersonas, MemoryAuditLog, MemoryDocumentStore, MemoryStore,
+    SqliteAuditLog, SqliteChat, SqliteCredentials, SqliteDocumentStore, SqliteGrantLedger,
+    SqlitePersonas, SqliteWatermarks, StoreError,
 };
+use continuum_vault::VaultKey;
 use continuum_wire::Home;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -79,6 +83,8 @@ pub struct Services {
     pub rooms: Arc<Rooms>,
     /// Persona memories.
     pub memories: Arc<dyn MemoryStore>,
+    /// The vault: sealed credentials, released audited-first.
+    pub broker: Arc<Broker>,
 }
 
 impl Services {
@@ -89,17 +95,23 @@ impl Services {
         // The node key signs the audit head after every commit, into a file
         // beside the database: truncating the log is then detected.
         let anchor = AuditCheckpoints::new(Arc::clone(&identity), data.join("audit.anchor"));
+        let audit: Arc<dyn AuditStore> = Arc::new(SqliteAuditLog::open_anchored(
+            &data.join("audit.sqlite"),
+            Arc::new(anchor),
+        )?);
+        let broker = open_broker(
+            &home.identity_dir(),
+            Arc::new(SqliteCredentials::open(&data.join("vault.sqlite"))?),
+            Arc::clone(&audit),
+        )?;
         Ok(Services {
             documents: Arc::new(SqliteDocumentStore::open(&data.join("documents.sqlite"))?),
-            audit: Arc::new(SqliteAuditLog::open_anchored(
-                &data.join("audit.sqlite"),
-                Arc::new(anchor),
-            )?),
+            audit,
             identity,
             grant_ledger: Arc::new(SqliteGrantLedger::open(&data.join("grid.sqlite"))?),
             watermarks: Arc::new(SqliteWatermarks::open(&data.join("watermarks.sqlite"))?),
             peer_listener: None,
-            providers: Providers::load(home.root()),
+            providers: Providers::load(home.root(), VaultCredentials::shared(Arc::clone(&broker))),
             roster: Arc::new(Roster::new(
                 home.clone(),
                 Arc::new(SqlitePersonas::open(&data.join("personas.sqlite"))?),
@@ -109,26 +121,34 @@ impl Services {
             )?))),
             // Each persona's memories live in its own home.
             memories: Arc::new(HomeMemories::new(home.clone())),
+            broker,
         })
     }
 
     /// In-memory documents, audit and watermarks; identity and ledger under
     /// `dir`. For tests and benchmarks.
     pub fn ephemeral(dir: &Path) -> Result<Services, DaemonError> {
+        let audit: Arc<dyn AuditStore> = Arc::new(MemoryAuditLog::new());
+        let broker = open_broker(
+            &dir.join("identity"),
+            Arc::new(InMemoryCredentials::new()),
+            Arc::clone(&audit),
+        )?;
         Ok(Services {
             documents: Arc::new(MemoryDocumentStore::new()),
-            audit: Arc::new(MemoryAuditLog::new()),
+            audit,
             identity: Arc::new(NodeIdentity::load_or_create(&dir.join("identity"))?),
             grant_ledger: Arc::new(SqliteGrantLedger::open(&dir.join("grid.sqlite"))?),
             watermarks: Arc::new(InMemoryWatermarks::default()),
             peer_listener: None,
-            providers: Providers::load(dir),
+            providers: Providers::load(dir, VaultCredentials::shared(Arc::clone(&broker))),
             roster: Arc::new(Roster::new(
                 Home::at(dir),
                 Arc::new(InMemoryPersonas::new()),
             )),
             rooms: Arc::new(Rooms::new(Arc::new(InMemoryChat::new()))),
             memories: Arc::new(InMemoryMemories::new()),
+            broker,
         })
     }
 
@@ -144,6 +164,23 @@ impl Services {
         )
         .with_personas(Arc::clone(&self.roster) as Arc<dyn continuum_grid::PersonaIssuers>)
     }
+}
+
+/// The broker over `credentials`, with the master key under `identity_dir`
+/// (made at the first start) and releases recorded in `audit`.
+fn open_broker(
+    identity_dir: &Path,
+    credentials: Arc<dyn CredentialStore>,
+    audit: Arc<dyn AuditStore>,
+) -> Result<Arc<Broker>, DaemonError> {
+    let (master, source) =
+        load_master_key(identity_dir).map_err(|err| DaemonError::Vault(err.to_string()))?;
+    tracing::info!(?source, "vault master key ready");
+    Ok(Arc::new(Broker::new(
+        VaultKey::new(&master),
+        credentials,
+        Arc::new(GateAudit(audit)),
+    )))
 }
 
 /// The kernel's audit seam over the hash-chained audit store.
@@ -199,7 +236,8 @@ pub fn build_registry(
         .module(&MemoryModule::new(
             Arc::clone(&services.memories),
             Arc::clone(&services.roster),
-        ));
+        ))
+        .module(&VaultModule::new(Arc::clone(&services.broker)));
     for module in extra {
         registry = registry.module(module.as_ref());
     }
@@ -236,6 +274,9 @@ pub enum DaemonError {
     /// The node identity could not be loaded or created.
     #[error("node identity: {0}")]
     Identity(#[from] continuum_grid::IdentityError),
+    /// The vault's master key could not be had.
+    #[error("vault: {0}")]
+    Vault(String),
     /// The persona homes could not be read.
     #[error("personas: {0}")]
     Personas(String),

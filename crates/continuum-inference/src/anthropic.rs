@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::adapter::{EventStream, InferenceAdapter};
-use crate::config::{ConfigError, ProviderConfig, ProviderKind, Secret};
+use crate::config::{ConfigError, CredentialSource, ProviderConfig, ProviderKind};
 use crate::error::InferenceError;
 use crate::reasoning::{separate_reasoning, Delta, LoneClose, ReasoningSplitter};
 use crate::request::{GenerateRequest, Role};
@@ -26,6 +26,7 @@ use crate::response::{FinishReason, GenerateResponse, StreamEvent, ToolCall, Usa
 use crate::sse::SseEvent;
 use crate::thinking::ThinkingMode;
 use crate::transport::{decode_json, Auth, Flow, SseDecoder, Transport};
+use std::sync::Arc;
 
 /// Adapter for the Anthropic Messages API.
 #[derive(Debug)]
@@ -39,9 +40,12 @@ pub struct AnthropicAdapter {
 }
 
 impl AnthropicAdapter {
-    /// Builds the adapter; `key` is the resolved credential, if any.
+    /// Builds the adapter; `credentials` resolves its key at each request.
     /// `config.thinking` is the effective default (environment applied).
-    pub fn new(config: &ProviderConfig, key: Option<Secret>) -> Result<Self, ConfigError> {
+    pub fn new(
+        config: &ProviderConfig,
+        credentials: Arc<dyn CredentialSource>,
+    ) -> Result<Self, ConfigError> {
         let mut headers = HeaderMap::new();
         let version = HeaderValue::from_str(&config.anthropic_version).map_err(|_| {
             ConfigError::InvalidValue {
@@ -52,7 +56,7 @@ impl AnthropicAdapter {
         })?;
         headers.insert(HeaderName::from_static("anthropic-version"), version);
         Ok(Self {
-            transport: Transport::new(config, key, Auth::XApiKey, headers)?,
+            transport: Transport::new(config, credentials, Auth::XApiKey, headers)?,
             model: config.model.clone(),
             thinking: config.thinking,
             budget_tokens: config.thinking_budget_tokens,
@@ -82,8 +86,12 @@ impl AnthropicAdapter {
         &self,
         request: GenerateRequest,
     ) -> Result<GenerateResponse, InferenceError> {
+        let actor = request.on_behalf.clone();
         let body = self.body(request, false);
-        let response = self.transport.post(&self.url(), &body, false).await?;
+        let response = self
+            .transport
+            .post(&self.url(), &body, false, actor.as_ref())
+            .await?;
         let bytes = response
             .bytes()
             .await
@@ -92,8 +100,12 @@ impl AnthropicAdapter {
     }
 
     async fn start_stream(&self, request: GenerateRequest) -> Result<EventStream, InferenceError> {
+        let actor = request.on_behalf.clone();
         let body = self.body(request, true);
-        let response = self.transport.post(&self.url(), &body, true).await?;
+        let response = self
+            .transport
+            .post(&self.url(), &body, true, actor.as_ref())
+            .await?;
         Ok(self.transport.sse_stream(
             response,
             EventDecoder::new(&self.transport.provider, self.lone_close),

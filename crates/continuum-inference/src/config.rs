@@ -9,7 +9,9 @@
 //! base_url = "http://127.0.0.1:8080/v1"
 //! model = "smollm2"
 //! thinking = "default"                 # default | suppress | on
-//! credential = "OPENROUTER_API_KEY"    # the NAME of a credential, never the key
+//! credential = "OPENROUTER_API_KEY"    # the NAME of a credential, never the key:
+//!                                      # an environment variable, or a vault
+//!                                      # item "vault:openrouter/default"
 //! timeout_secs = 60
 //! ```
 //!
@@ -77,12 +79,12 @@ impl fmt::Display for ProviderKind {
 /// A credential value. Debug and Display print `[redacted]`; only
 /// [`Secret::expose`] gives the value, at the one place a header is built.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(zeroize::Zeroizing<String>);
 
 impl Secret {
-    /// Wraps a credential value.
+    /// Wraps a credential value (zeroed when dropped).
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(zeroize::Zeroizing::new(value.into()))
     }
 
     /// The value, for building the request header.
@@ -103,22 +105,98 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Where credentials come from, by name (the vault, once it exists).
-pub trait CredentialSource: Send + Sync {
-    /// The credential called `name`, if it is set.
-    fn credential(&self, name: &str) -> Option<Secret>;
+/// On whose behalf a request uses a credential: the audit label and the
+/// wallet a release is checked against (`None`: the owner, any wallet). Set
+/// by the daemon from the proven caller, never from a client's params.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialActor {
+    /// Audit label: `owner`, `persona:<id>`, ...
+    pub label: String,
+    /// The wallet its releases stay within; `None` for the owner.
+    pub wallet: Option<String>,
 }
 
-/// Credentials from environment variables named like the credential.
+/// Prefix of a credential name that names a vault item (`vault:SERVICE/NAME`).
+pub const VAULT_PREFIX: &str = "vault:";
+
+/// Where credentials come from, by name. Resolved for each request, at the
+/// time of the request (never once at boot), so the plaintext lives only
+/// as long as the request that uses it.
+pub trait CredentialSource: Send + Sync {
+    /// The credential called `name`, for one request to `provider` made for
+    /// `actor`; `Ok(None)` when it is not set, `Err(why)` when it is
+    /// refused (out of the actor's wallets, the release not audited).
+    fn resolve<'a>(
+        &'a self,
+        name: &'a str,
+        provider: &'a str,
+        actor: Option<&'a CredentialActor>,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<Secret>, String>>;
+
+    /// Whether `name` is set, when that is known without releasing it (an
+    /// environment variable); `None` when only a request can tell (a vault
+    /// item, whose release is audited).
+    fn present(&self, name: &str) -> Option<bool> {
+        let _ = name;
+        None
+    }
+}
+
+/// Credentials from environment variables named like the credential (for
+/// development); vault names are never set here.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EnvCredentials;
 
-impl CredentialSource for EnvCredentials {
-    fn credential(&self, name: &str) -> Option<Secret> {
+impl EnvCredentials {
+    fn read(name: &str) -> Option<Secret> {
+        if name.starts_with(VAULT_PREFIX) {
+            return None;
+        }
         std::env::var(name)
             .ok()
             .filter(|v| !v.trim().is_empty())
             .map(Secret::new)
+    }
+}
+
+impl CredentialSource for EnvCredentials {
+    fn resolve<'a>(
+        &'a self,
+        name: &'a str,
+        _provider: &'a str,
+        _actor: Option<&'a CredentialActor>,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<Secret>, String>> {
+        Box::pin(std::future::ready(Ok(Self::read(name))))
+    }
+
+    fn present(&self, name: &str) -> Option<bool> {
+        (!name.starts_with(VAULT_PREFIX)).then(|| Self::read(name).is_some())
+    }
+}
+
+/// The same key for every credential name, or none: for tests and for
+/// embedding an adapter without a vault.
+pub struct FixedCredential(Option<String>);
+
+impl FixedCredential {
+    /// A source answering `key` (or nothing) for every name.
+    pub fn shared(key: Option<&str>) -> std::sync::Arc<dyn CredentialSource> {
+        std::sync::Arc::new(FixedCredential(key.map(str::to_owned)))
+    }
+}
+
+impl CredentialSource for FixedCredential {
+    fn resolve<'a>(
+        &'a self,
+        _name: &'a str,
+        _provider: &'a str,
+        _actor: Option<&'a CredentialActor>,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<Secret>, String>> {
+        Box::pin(std::future::ready(Ok(self.0.as_deref().map(Secret::new))))
+    }
+
+    fn present(&self, _name: &str) -> Option<bool> {
+        Some(self.0.is_some())
     }
 }
 
@@ -481,13 +559,27 @@ fn validate(name: &str, raw: RawProvider) -> Result<ProviderConfig, ConfigError>
     if let Some(cred) = raw.credential {
         // A name, so it can be looked up; a pasted key would fail this and
         // must not be echoed back.
-        let is_name = !cred.is_empty()
-            && !cred.starts_with(|c: char| c.is_ascii_digit())
-            && cred.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let label = |part: &str| {
+            !part.is_empty()
+                && part.len() <= 128
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+        };
+        let is_name = match cred.strip_prefix(VAULT_PREFIX) {
+            Some(item) => item
+                .split_once('/')
+                .is_some_and(|(service, name)| label(service) && label(name)),
+            None => {
+                !cred.is_empty()
+                    && !cred.starts_with(|c: char| c.is_ascii_digit())
+                    && cred.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            }
+        };
         if !is_name {
             return Err(invalid(
                 "credential",
-                "must be the NAME of the credential (like OPENROUTER_API_KEY: letters, digits, '_'), not the key itself".into(),
+                "must be the NAME of the credential (an environment variable like OPENROUTER_API_KEY, or a vault item like vault:openrouter/default), not the key itself".into(),
             ));
         }
         config.credential = Some(cred);

@@ -88,12 +88,24 @@ pub enum InferenceError {
     },
 
     /// The provider needs a credential that is not available.
-    #[error("provider '{provider}' needs the credential '{credential}', which is not set: export {credential} (or store it in the vault)")]
+    #[error("provider '{provider}' needs the credential '{credential}', which is not set: export it, or store it in the vault (cu vault/put) when it is named vault:SERVICE/NAME")]
     MissingCredential {
         /// Provider name.
         provider: String,
         /// The credential's name (never its value).
         credential: String,
+    },
+
+    /// The credential exists but was not released for this request (out
+    /// of the caller's wallets, or its release could not be audited).
+    #[error("provider '{provider}': the credential '{credential}' was not released: {reason}")]
+    CredentialRefused {
+        /// Provider name.
+        provider: String,
+        /// The credential's name (never its value).
+        credential: String,
+        /// Why.
+        reason: String,
     },
 
     /// No provider with that name is configured.
@@ -131,6 +143,7 @@ impl InferenceError {
             | InferenceError::Provider { provider, .. }
             | InferenceError::StreamDropped { provider, .. }
             | InferenceError::MissingCredential { provider, .. }
+            | InferenceError::CredentialRefused { provider, .. }
             | InferenceError::InvalidRequest { provider, .. } => Some(provider),
             InferenceError::UnknownProvider { .. } | InferenceError::Config(_) => None,
         }

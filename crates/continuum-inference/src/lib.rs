@@ -29,8 +29,8 @@ mod transport;
 pub use adapter::{EventStream, InferenceAdapter};
 pub use anthropic::AnthropicAdapter;
 pub use config::{
-    ConfigError, CredentialSource, EnvCredentials, ProviderConfig, ProviderKind, ProvidersConfig,
-    Secret, PROVIDERS_FILE,
+    ConfigError, CredentialActor, CredentialSource, EnvCredentials, FixedCredential,
+    ProviderConfig, ProviderKind, ProvidersConfig, Secret, PROVIDERS_FILE, VAULT_PREFIX,
 };
 pub use error::InferenceError;
 pub use openai::OpenAiAdapter;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::adapter::{EventStream, InferenceAdapter};
-use crate::config::{ConfigError, ProviderConfig, ProviderKind, Secret};
+use crate::config::{ConfigError, CredentialSource, ProviderConfig, ProviderKind};
 use crate::error::InferenceError;
 use crate::reasoning::{separate_reasoning, Delta, LoneClose, ReasoningSplitter};
 use crate::request::{GenerateRequest, Message, Role};
@@ -24,6 +24,7 @@ use crate::response::{FinishReason, GenerateResponse, StreamEvent, ToolCall, Usa
 use crate::sse::SseEvent;
 use crate::thinking::{apply_soft_switch, ThinkingControl, ThinkingMode};
 use crate::transport::{decode_json, Auth, Flow, SseDecoder, Transport};
+use std::sync::Arc;
 
 /// Adapter for OpenAI-compatible servers.
 #[derive(Debug)]
@@ -38,11 +39,14 @@ pub struct OpenAiAdapter {
 }
 
 impl OpenAiAdapter {
-    /// Builds the adapter; `key` is the resolved credential, if any.
+    /// Builds the adapter; `credentials` resolves its key at each request.
     /// `config.thinking` is the effective default (environment applied).
-    pub fn new(config: &ProviderConfig, key: Option<Secret>) -> Result<Self, ConfigError> {
+    pub fn new(
+        config: &ProviderConfig,
+        credentials: Arc<dyn CredentialSource>,
+    ) -> Result<Self, ConfigError> {
         Ok(Self {
-            transport: Transport::new(config, key, Auth::Bearer, HeaderMap::new())?,
+            transport: Transport::new(config, credentials, Auth::Bearer, HeaderMap::new())?,
             model: config.model.clone(),
             thinking: config.thinking,
             thinking_control: config.thinking_control,
@@ -78,8 +82,12 @@ impl OpenAiAdapter {
         &self,
         request: GenerateRequest,
     ) -> Result<GenerateResponse, InferenceError> {
+        let actor = request.on_behalf.clone();
         let (body, lone_close) = self.body(request, false);
-        let response = self.transport.post(&self.url(), &body, false).await?;
+        let response = self
+            .transport
+            .post(&self.url(), &body, false, actor.as_ref())
+            .await?;
         let bytes = response
             .bytes()
             .await
@@ -88,8 +96,12 @@ impl OpenAiAdapter {
     }
 
     async fn start_stream(&self, request: GenerateRequest) -> Result<EventStream, InferenceError> {
+        let actor = request.on_behalf.clone();
         let (body, lone_close) = self.body(request, true);
-        let response = self.transport.post(&self.url(), &body, true).await?;
+        let response = self
+            .transport
+            .post(&self.url(), &body, true, actor.as_ref())
+            .await?;
         Ok(self.transport.sse_stream(
             response,
             ChunkDecoder::new(&self.transport.provider, lone_close),

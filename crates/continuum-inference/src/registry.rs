@@ -31,8 +31,11 @@ pub struct ProviderInfo {
     /// Name of the credential it uses, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
-    /// Whether that credential is currently available.
-    pub credential_present: bool,
+    /// Whether that credential is set, when that is known without using
+    /// it (an environment variable); absent for a vault item, whose every
+    /// release is resolved and audited at the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_present: Option<bool>,
 }
 
 /// The adapters by provider name.
@@ -69,7 +72,7 @@ impl ProviderRegistry {
     /// Builds the registry from `<home>/providers.toml` (absent file: no
     /// providers), with `CONTINUUM_THINKING` applied over each provider's
     /// `thinking`.
-    pub fn load(home: &Path, credentials: &dyn CredentialSource) -> Result<Self, ConfigError> {
+    pub fn load(home: &Path, credentials: Arc<dyn CredentialSource>) -> Result<Self, ConfigError> {
         let config = ProvidersConfig::load(&home.join(PROVIDERS_FILE))?;
         Self::from_config(config, credentials, thinking_from_env()?)
     }
@@ -81,7 +84,7 @@ impl ProviderRegistry {
     /// [`InferenceError::MissingCredential`].
     pub fn from_config(
         config: ProvidersConfig,
-        credentials: &dyn CredentialSource,
+        credentials: Arc<dyn CredentialSource>,
         thinking_override: Option<ThinkingMode>,
     ) -> Result<Self, ConfigError> {
         let mut registry = Self {
@@ -92,10 +95,10 @@ impl ProviderRegistry {
             if let Some(mode) = thinking_override {
                 provider.thinking = mode;
             }
-            let key = provider
+            let present = provider
                 .credential
                 .as_deref()
-                .and_then(|c| credentials.credential(c));
+                .and_then(|c| credentials.present(c));
             let info = ProviderInfo {
                 name: name.clone(),
                 kind: provider.kind,
@@ -103,11 +106,15 @@ impl ProviderRegistry {
                 model: provider.model.clone(),
                 thinking: provider.thinking,
                 credential: provider.credential.clone(),
-                credential_present: key.is_some(),
+                credential_present: present,
             };
             let adapter: Arc<dyn InferenceAdapter> = match provider.kind {
-                ProviderKind::OpenAi => Arc::new(OpenAiAdapter::new(&provider, key)?),
-                ProviderKind::Anthropic => Arc::new(AnthropicAdapter::new(&provider, key)?),
+                ProviderKind::OpenAi => {
+                    Arc::new(OpenAiAdapter::new(&provider, Arc::clone(&credentials))?)
+                }
+                ProviderKind::Anthropic => {
+                    Arc::new(AnthropicAdapter::new(&provider, Arc::clone(&credentials))?)
+                }
             };
             registry.entries.insert(name, (info, adapter));
         }
@@ -161,8 +168,17 @@ mod tests {
 
     struct Fixed;
     impl CredentialSource for Fixed {
-        fn credential(&self, name: &str) -> Option<Secret> {
-            (name == "PRESENT_KEY").then(|| Secret::new("sk-test-value"))
+        fn resolve<'a>(
+            &'a self,
+            name: &'a str,
+            _: &'a str,
+            _: Option<&'a crate::config::CredentialActor>,
+        ) -> futures_util::future::BoxFuture<'a, Result<Option<Secret>, String>> {
+            let found = (name == "PRESENT_KEY").then(|| Secret::new("sk-test-value"));
+            Box::pin(std::future::ready(Ok(found)))
+        }
+        fn present(&self, name: &str) -> Option<bool> {
+            Some(name == "PRESENT_KEY")
         }
     }
 
@@ -187,14 +203,17 @@ mod tests {
 
     #[test]
     fn registry_lists_providers_without_keys() {
-        let registry =
-            ProviderRegistry::from_config(ProvidersConfig::parse(FILE).unwrap(), &Fixed, None)
-                .unwrap();
+        let registry = ProviderRegistry::from_config(
+            ProvidersConfig::parse(FILE).unwrap(),
+            Arc::new(Fixed),
+            None,
+        )
+        .unwrap();
         let infos = registry.providers();
         let names: Vec<_> = infos.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["claude", "local", "router"]);
-        assert!(infos[0].credential_present);
-        assert!(!infos[2].credential_present);
+        assert_eq!(infos[0].credential_present, Some(true));
+        assert_eq!(infos[2].credential_present, Some(false));
         let listed = serde_json::to_string(&infos).unwrap() + &format!("{registry:?}");
         assert!(!listed.contains("sk-test-value"));
         assert_eq!(
@@ -206,13 +225,16 @@ mod tests {
 
     #[test]
     fn default_provider_is_the_configured_one_or_the_only_one() {
-        let several =
-            ProviderRegistry::from_config(ProvidersConfig::parse(FILE).unwrap(), &Fixed, None)
-                .unwrap();
+        let several = ProviderRegistry::from_config(
+            ProvidersConfig::parse(FILE).unwrap(),
+            Arc::new(Fixed),
+            None,
+        )
+        .unwrap();
         assert_eq!(several.default_provider(), None);
         let chosen = ProviderRegistry::from_config(
             ProvidersConfig::parse(&format!("default_provider = \"local\"\n{FILE}")).unwrap(),
-            &Fixed,
+            Arc::new(Fixed),
             None,
         )
         .unwrap();
@@ -222,7 +244,7 @@ mod tests {
                 "[providers.only]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"",
             )
             .unwrap(),
-            &Fixed,
+            Arc::new(Fixed),
             None,
         )
         .unwrap();
@@ -235,7 +257,7 @@ mod tests {
     fn env_override_replaces_provider_thinking() {
         let registry = ProviderRegistry::from_config(
             ProvidersConfig::parse(FILE).unwrap(),
-            &Fixed,
+            Arc::new(Fixed),
             Some(ThinkingMode::On),
         )
         .unwrap();
@@ -247,9 +269,12 @@ mod tests {
 
     #[test]
     fn unknown_provider_lists_the_known_ones() {
-        let registry =
-            ProviderRegistry::from_config(ProvidersConfig::parse(FILE).unwrap(), &Fixed, None)
-                .unwrap();
+        let registry = ProviderRegistry::from_config(
+            ProvidersConfig::parse(FILE).unwrap(),
+            Arc::new(Fixed),
+            None,
+        )
+        .unwrap();
         let e = registry.get("gpt").err().unwrap();
         assert_eq!(
             e.to_string(),
@@ -259,9 +284,12 @@ mod tests {
 
     #[tokio::test]
     async fn missing_credential_fails_the_call_and_names_the_credential() {
-        let registry =
-            ProviderRegistry::from_config(ProvidersConfig::parse(FILE).unwrap(), &Fixed, None)
-                .unwrap();
+        let registry = ProviderRegistry::from_config(
+            ProvidersConfig::parse(FILE).unwrap(),
+            Arc::new(Fixed),
+            None,
+        )
+        .unwrap();
         let e = registry
             .get("router")
             .unwrap()
@@ -278,7 +306,7 @@ mod tests {
     fn load_reads_providers_toml_from_home() {
         let home = tempfile::tempdir().unwrap();
         std::fs::write(home.path().join(PROVIDERS_FILE), FILE).unwrap();
-        let registry = ProviderRegistry::load(home.path(), &Fixed).unwrap();
+        let registry = ProviderRegistry::load(home.path(), Arc::new(Fixed)).unwrap();
         assert_eq!(registry.providers().len(), 3);
     }
 }

@@ -108,6 +108,11 @@ pub struct GenerateRequest {
     /// Stop sequences.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<String>,
+    /// On whose behalf the provider's credential is used. Set by the daemon
+    /// from the proven caller; never read from or written to the wire.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub on_behalf: Option<crate::config::CredentialActor>,
 }
 
 impl GenerateRequest {

@@ -10,11 +10,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
 use crate::adapter::EventStream;
-use crate::config::{ConfigError, ProviderConfig, Secret};
+use crate::config::{ConfigError, CredentialActor, CredentialSource, ProviderConfig, Secret};
 use crate::error::{body_excerpt, status_hint, InferenceError};
 use crate::response::StreamEvent;
 use crate::retry::{is_retryable_status, parse_retry_after, RetryDecision, RetryPolicy};
 use crate::sse::{SseEvent, SseParser};
+use std::sync::Arc;
 
 /// How the key is presented.
 #[derive(Clone, Copy, Debug)]
@@ -26,7 +27,6 @@ pub(crate) enum Auth {
 }
 
 /// One provider's HTTP side.
-#[derive(Debug)]
 pub(crate) struct Transport {
     pub provider: String,
     pub base_url: String,
@@ -36,14 +36,24 @@ pub(crate) struct Transport {
     retry: RetryPolicy,
     auth: Auth,
     credential: Option<String>,
-    secret: Option<Secret>,
+    credentials: Arc<dyn CredentialSource>,
     extra_headers: HeaderMap,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url)
+            .field("credential", &self.credential)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transport {
     pub(crate) fn new(
         config: &ProviderConfig,
-        secret: Option<Secret>,
+        credentials: Arc<dyn CredentialSource>,
         auth: Auth,
         extra_headers: HeaderMap,
     ) -> Result<Self, ConfigError> {
@@ -65,19 +75,31 @@ impl Transport {
             retry: config.retry,
             auth,
             credential: config.credential.clone(),
-            secret,
+            credentials,
             extra_headers,
         })
     }
 
-    fn auth_headers(&self) -> Result<HeaderMap, InferenceError> {
+    /// The request's headers, with the credential resolved now, for this
+    /// request and this actor; the plaintext lives in the header value only
+    /// (marked sensitive) and is zeroed when the resolved secret drops.
+    async fn auth_headers(
+        &self,
+        actor: Option<&CredentialActor>,
+    ) -> Result<(HeaderMap, Option<Secret>), InferenceError> {
         let mut headers = self.extra_headers.clone();
         let Some(name) = &self.credential else {
-            return Ok(headers);
+            return Ok((headers, None));
         };
         let secret = self
-            .secret
-            .as_ref()
+            .credentials
+            .resolve(name, &self.provider, actor)
+            .await
+            .map_err(|reason| InferenceError::CredentialRefused {
+                provider: self.provider.clone(),
+                credential: name.clone(),
+                reason,
+            })?
             .ok_or_else(|| InferenceError::MissingCredential {
                 provider: self.provider.clone(),
                 credential: name.clone(),
@@ -101,7 +123,7 @@ impl Transport {
             })?;
         value.set_sensitive(true);
         headers.insert(header, value);
-        Ok(headers)
+        Ok((headers, Some(secret)))
     }
 
     /// POSTs `body` to `url`, retrying per the policy; returns a response with
@@ -112,8 +134,11 @@ impl Transport {
         url: &str,
         body: &serde_json::Value,
         streaming: bool,
+        actor: Option<&CredentialActor>,
     ) -> Result<reqwest::Response, InferenceError> {
-        let headers = self.auth_headers()?;
+        // The secret lives until this request is answered (to scrub it
+        // from an error body that echoes it), then is zeroed.
+        let (headers, secret) = self.auth_headers(actor).await?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -150,7 +175,7 @@ impl Transport {
                     return Err(InferenceError::Http {
                         provider: self.provider.clone(),
                         status,
-                        body_excerpt: body_excerpt(&text, self.secret.as_ref().map(Secret::expose)),
+                        body_excerpt: body_excerpt(&text, secret.as_ref().map(Secret::expose)),
                         hint: status_hint(status, self.credential.as_deref(), &self.base_url),
                     });
                 }

@@ -4,8 +4,8 @@
 mod support;
 
 use continuum_inference::{
-    AnthropicAdapter, FinishReason, GenerateRequest, InferenceAdapter, InferenceError, Message,
-    ProviderKind, Secret, ThinkingMode, ToolSpec, Usage,
+    AnthropicAdapter, FinishReason, FixedCredential, GenerateRequest, InferenceAdapter,
+    InferenceError, Message, ProviderKind, ThinkingMode, ToolSpec, Usage,
 };
 use serde_json::{json, Value};
 use support::{collect, config, typed_events, Reply, ScriptedServer};
@@ -16,7 +16,7 @@ fn adapter(server: &ScriptedServer) -> AnthropicAdapter {
     let mut cfg = config(ProviderKind::Anthropic, &server.base, "claude-sonnet-4-5");
     cfg.credential = Some("ANTHROPIC_API_KEY".into());
     cfg.thinking = ThinkingMode::On;
-    AnthropicAdapter::new(&cfg, Some(Secret::new(KEY))).unwrap()
+    AnthropicAdapter::new(&cfg, FixedCredential::shared(Some(KEY))).unwrap()
 }
 
 fn request() -> GenerateRequest {

@@ -6,8 +6,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use continuum_inference::{
-    FinishReason, GenerateRequest, InferenceAdapter, InferenceError, Message, OpenAiAdapter,
-    ProviderKind, Secret, ThinkingMode, ToolSpec, Usage,
+    FinishReason, FixedCredential, GenerateRequest, InferenceAdapter, InferenceError, Message,
+    OpenAiAdapter, ProviderKind, ThinkingMode, ToolSpec, Usage,
 };
 use serde_json::{json, Value};
 use support::{collect, config, data_events, Reply, ScriptedServer};
@@ -19,7 +19,7 @@ fn adapter(server: &ScriptedServer) -> OpenAiAdapter {
             &format!("{}/v1", server.base),
             "smollm2",
         ),
-        None,
+        FixedCredential::shared(None),
     )
     .unwrap()
 }
@@ -195,7 +195,7 @@ async fn known_template_opening_model_holds_streamed_text_until_the_first_tag() 
             &format!("{}/v1", server.base),
             "deepseek-r1:8b",
         ),
-        None,
+        FixedCredential::shared(None),
     )
     .unwrap();
     let c = collect(adapter.generate_stream(hello()).await.unwrap()).await;
@@ -466,7 +466,7 @@ async fn unauthorized_names_the_credential_and_never_the_key() {
     .await;
     let mut cfg = config(ProviderKind::OpenAi, &format!("{}/v1", server.base), "m");
     cfg.credential = Some("OPENROUTER_API_KEY".into());
-    let adapter = OpenAiAdapter::new(&cfg, Some(Secret::new(key))).unwrap();
+    let adapter = OpenAiAdapter::new(&cfg, FixedCredential::shared(Some(key))).unwrap();
     let e = adapter.generate(hello()).await.unwrap_err();
     let shown = format!("{e} {e:?} {adapter:?}");
     assert!(matches!(e, InferenceError::Http { status: 401, .. }), "{e}");
@@ -489,7 +489,11 @@ async fn refused_connection_says_is_the_server_running() {
         l.local_addr().unwrap().port()
     };
     let base = format!("http://127.0.0.1:{port}/v1");
-    let adapter = OpenAiAdapter::new(&config(ProviderKind::OpenAi, &base, "m"), None).unwrap();
+    let adapter = OpenAiAdapter::new(
+        &config(ProviderKind::OpenAi, &base, "m"),
+        FixedCredential::shared(None),
+    )
+    .unwrap();
     let e = adapter.generate(hello()).await.unwrap_err();
     assert!(matches!(e, InferenceError::Connect { .. }), "{e}");
     assert!(
@@ -505,7 +509,7 @@ async fn silent_server_times_out() {
     let server = ScriptedServer::start(vec![Reply::Hang]).await;
     let mut cfg = config(ProviderKind::OpenAi, &format!("{}/v1", server.base), "m");
     cfg.timeout = Duration::from_millis(300);
-    let e = OpenAiAdapter::new(&cfg, None)
+    let e = OpenAiAdapter::new(&cfg, FixedCredential::shared(None))
         .unwrap()
         .generate(hello())
         .await
@@ -530,7 +534,7 @@ async fn suppress_for_qwen3_appends_no_think_and_request_override_wins() {
         "unsloth/Qwen3-4B",
     );
     cfg.thinking = ThinkingMode::Suppress;
-    let adapter = OpenAiAdapter::new(&cfg, None).unwrap();
+    let adapter = OpenAiAdapter::new(&cfg, FixedCredential::shared(None)).unwrap();
     let r = adapter.generate(hello()).await.unwrap();
     assert_eq!((r.text.as_str(), r.reasoning.as_deref()), ("144", None));
     let mut on = hello();

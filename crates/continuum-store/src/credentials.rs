@@ -136,6 +136,11 @@ pub trait CredentialStore: Send + Sync {
     fn delete(&self, id: &CredentialId) -> BoxFuture<'_, Result<bool, StoreError>>;
 }
 
+/// The wallet of one of this node's personas: `persona/<id>`.
+pub fn persona_wallet(persona_id: &str) -> String {
+    format!("persona/{persona_id}")
+}
+
 /// Whether `wallet` is `scope` or inside it.
 pub fn wallet_within(wallet: &str, scope: &str) -> bool {
     wallet == scope

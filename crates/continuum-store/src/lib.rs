@@ -42,7 +42,7 @@ pub use chat::{
     MAX_MESSAGE_BYTES,
 };
 pub use credentials::{
-    wallet_within, CredentialId, CredentialInfo, CredentialRecord, CredentialStore,
+    persona_wallet, wallet_within, CredentialId, CredentialInfo, CredentialRecord, CredentialStore,
     InMemoryCredentials, SqliteCredentials,
 };
 pub use documents::{

@@ -144,6 +144,7 @@ impl GenerateParams {
             max_tokens: self.max_tokens,
             temperature: self.temperature,
             stop: self.stop,
+            on_behalf: None,
         })
     }
 }
@@ -216,7 +217,10 @@ impl Command for AiGenerate {
     async fn run(&self, ctx: Ctx, params: GenerateParams) -> Result<GenerateOutput, CommandError> {
         let stream = params.stream;
         let requested = params.provider.clone();
-        let request = params.into_request()?;
+        let mut request = params.into_request()?;
+        // The provider's key is released for this caller (its wallet), for
+        // this request.
+        request.on_behalf = Some(crate::vault::credential_actor(&ctx));
         let adapter = self.0.adapter(requested.as_deref())?;
         let provider = adapter.provider().to_owned();
         // Nobody to stream to (a notification without an id): answer whole.

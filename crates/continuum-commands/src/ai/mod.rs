@@ -13,7 +13,7 @@ pub use generate::{GenerateOutput, GenerateParams};
 pub use providers::ProvidersOutput;
 
 use continuum_inference::{
-    EnvCredentials, InferenceAdapter, InferenceError, ProviderRegistry, PROVIDERS_FILE,
+    CredentialSource, InferenceAdapter, InferenceError, ProviderRegistry, PROVIDERS_FILE,
 };
 use continuum_kernel::command::{erase, CommandError, ErasedCommand, Module};
 use serde_json::json;
@@ -44,10 +44,14 @@ pub struct Providers {
 
 impl AiModule {
     /// Loads `<home>/providers.toml`, with keys from the environment
-    /// variables the providers name. Never fails: a missing file means no
-    /// providers; a broken one is logged and reported by the commands.
+    /// variables the providers name (no vault). Never fails: a missing file
+    /// means no providers; a broken one is logged and reported by the
+    /// commands.
     pub fn load(home: &Path) -> AiModule {
-        AiModule::over(Providers::load(home))
+        AiModule::over(Providers::load(
+            home,
+            Arc::new(continuum_inference::EnvCredentials),
+        ))
     }
 
     /// A module over providers loaded elsewhere.
@@ -69,12 +73,13 @@ impl AiModule {
 }
 
 impl Providers {
-    /// Loads `<home>/providers.toml`, with keys from the environment
-    /// variables the providers name. Never fails: a missing file means no
-    /// providers; a broken one is logged and reported by the commands.
-    pub fn load(home: &Path) -> Arc<Providers> {
+    /// Loads `<home>/providers.toml`; each request's key comes from
+    /// `credentials` when it is made (the vault, or an environment
+    /// variable). Never fails: a missing file means no providers; a broken
+    /// one is logged and reported by the commands.
+    pub fn load(home: &Path, credentials: Arc<dyn CredentialSource>) -> Arc<Providers> {
         let file = home.join(PROVIDERS_FILE);
-        let (registry, load_error) = match ProviderRegistry::load(home, &EnvCredentials) {
+        let (registry, load_error) = match ProviderRegistry::load(home, credentials) {
             Ok(registry) => {
                 let names: Vec<String> = registry.providers().into_iter().map(|p| p.name).collect();
                 tracing::info!(file = %file.display(), providers = ?names, "inference providers loaded");
@@ -202,23 +207,20 @@ fn inference_error(err: InferenceError) -> CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use continuum_inference::{ProvidersConfig, Secret};
+    use continuum_inference::ProvidersConfig;
     use continuum_wire::RpcError;
-
-    struct NoKeys;
-    impl continuum_inference::CredentialSource for NoKeys {
-        fn credential(&self, _: &str) -> Option<Secret> {
-            None
-        }
-    }
 
     /// Real adapters pointing at a port nothing listens on: resolution
     /// never sends a request.
     pub(super) fn providers(toml: &str) -> Providers {
         Providers {
             registry: Arc::new(
-                ProviderRegistry::from_config(ProvidersConfig::parse(toml).unwrap(), &NoKeys, None)
-                    .unwrap(),
+                ProviderRegistry::from_config(
+                    ProvidersConfig::parse(toml).unwrap(),
+                    continuum_inference::FixedCredential::shared(None),
+                    None,
+                )
+                .unwrap(),
             ),
             file: "$CONTINUUM_HOME/providers.toml".into(),
             load_error: None,

@@ -434,6 +434,12 @@ impl Responder {
         request.max_tokens = Some(self.settings.max_answer_tokens);
         request.temperature = self.settings.temperature;
         request.tools = toolbox.specs().to_vec();
+        // The provider's key is released to this persona (its wallet, then
+        // the shared one), audited, for this answer only.
+        request.on_behalf = Some(continuum_inference::CredentialActor {
+            label: format!("persona:{}", record.id),
+            wallet: Some(continuum_store::persona_wallet(&record.id)),
+        });
 
         let mut drafted = Drafted {
             inference: Duration::ZERO,
