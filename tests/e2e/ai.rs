@@ -287,3 +287,56 @@ fn a_broken_providers_toml_is_reported_without_echoing_its_values() {
         assert!(!shown.contains("sk-pasted"), "{shown}");
     }
 }
+
+/// `[egress]` in config.toml: a provider whose host is not on the list is
+/// refused before any connection, with a typed error and an audit record;
+/// a listed host is reached; a bad pattern fails the start.
+#[test]
+fn the_egress_policy_refuses_an_unlisted_provider_host_and_audits_it() {
+    use continuum_e2e::scripted_model::{completion, ScriptedModel};
+    let model = ScriptedModel::start(|_| completion("reached"));
+    let t = TestHome::new();
+    t.write("providers.toml", &model.providers_toml("local"));
+    t.write("config.toml", "[egress]\nallow = [\"api.example.com\"]\n");
+    t.start();
+    let refused = t.cu(&["ai/generate", "--prompt", "hi"]);
+    assert_ne!(refused.code(), 0, "{refused:?}");
+    assert!(
+        refused.stderr().contains("egress") && refused.stderr().contains("127.0.0.1"),
+        "{refused:?}"
+    );
+    assert!(model.requests().is_empty(), "no connection was made");
+    let tail = t.cu_json(&["audit/tail", "--limit", "50"]);
+    assert!(
+        tail["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["command"] == "egress/connect"
+                && r["caller"] == "adapter:local"
+                && r["outcome"] == "denied"
+                && r["reason"] == "egress_denied"
+                && r["forwardedFor"] == "127.0.0.1"),
+        "{tail}"
+    );
+
+    assert_eq!(t.cu(&["stop"]).code(), 0);
+    t.write(
+        "config.toml",
+        "[egress]\nallow = [\"api.example.com\"]\n[egress.adapters.local]\nallow = [\"127.0.0.1\"]\n",
+    );
+    t.start();
+    assert_eq!(
+        t.cu_json(&["ai/generate", "--prompt", "hi"])["text"],
+        "reached"
+    );
+
+    assert_eq!(t.cu(&["stop"]).code(), 0);
+    t.write("config.toml", "[egress]\nallow = [\"not a host\"]\n");
+    let bad = t.cu(&["start"]);
+    assert_ne!(bad.code(), 0, "{bad:?}");
+    assert!(
+        bad.stderr().contains("not a host") || t.log().contains("not a host"),
+        "{bad:?}"
+    );
+}

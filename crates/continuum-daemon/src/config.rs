@@ -46,6 +46,9 @@ pub struct DaemonConfig {
     /// How personas answer: concurrency, rate, tool rounds, context size.
     #[serde(default)]
     pub personas: continuum_persona::AnswerSettings,
+    /// Which upstream hosts adapters may reach; absent allows every host.
+    #[serde(default)]
+    pub egress: Option<continuum_egress::HostRules>,
 }
 
 /// `[audit]`: how much of the audit log to keep.
@@ -125,10 +128,21 @@ impl DaemonConfig {
                 })
             }
         };
-        toml::from_str(&text).map_err(|err| ConfigError::Parse {
+        let config: DaemonConfig = toml::from_str(&text).map_err(|err| ConfigError::Parse {
             path: path.to_owned(),
             message: err.to_string(),
-        })
+        })?;
+        if let Some(bad) = config
+            .egress
+            .as_ref()
+            .and_then(|rules| rules.invalid_pattern())
+        {
+            return Err(ConfigError::Parse {
+                path: path.to_owned(),
+                message: format!("[egress]: '{bad}' is not a host or *.domain pattern"),
+            });
+        }
+        Ok(config)
     }
 
     /// The remote listeners' limits: the defaults with `[transport]` applied.

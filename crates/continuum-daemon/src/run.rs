@@ -14,6 +14,7 @@ use continuum_commands::memory::MemoryModule;
 use continuum_commands::persona::PersonaModule;
 use continuum_commands::system::{DaemonState, SystemModule};
 use continuum_commands::vault::{VaultCredentials, VaultModule};
+use continuum_egress::{AllowAll, EgressDenied, EgressPolicy, HostRules};
 use continuum_grant::{EpochWatermarks, InMemoryWatermarks, VerifyPolicy};
 use continuum_grid::{AuditCheckpoints, GrantAuthorizer, NodeIdentity, MAX_CLOCK_SKEW_MS};
 use continuum_ipc::{
@@ -88,8 +89,9 @@ pub struct Services {
 }
 
 impl Services {
-    /// The embedded SQLite stores and the identity under `home`.
-    pub fn open(home: &Home) -> Result<Services, DaemonError> {
+    /// The embedded SQLite stores and the identity under `home`; adapters
+    /// reach upstream hosts as `egress` allows (every host when `None`).
+    pub fn open(home: &Home, egress: Option<HostRules>) -> Result<Services, DaemonError> {
         let data = home.data_dir();
         let identity = Arc::new(NodeIdentity::load_or_create(&home.identity_dir())?);
         // The node key signs the audit head after every commit, into a file
@@ -104,6 +106,11 @@ impl Services {
             Arc::new(SqliteCredentials::open(&data.join("vault.sqlite"))?),
             Arc::clone(&audit),
         )?;
+        let providers = Providers::load(
+            home.root(),
+            VaultCredentials::shared(Arc::clone(&broker)),
+            egress_policy(egress, &audit),
+        );
         Ok(Services {
             documents: Arc::new(SqliteDocumentStore::open(&data.join("documents.sqlite"))?),
             audit,
@@ -111,7 +118,7 @@ impl Services {
             grant_ledger: Arc::new(SqliteGrantLedger::open(&data.join("grid.sqlite"))?),
             watermarks: Arc::new(SqliteWatermarks::open(&data.join("watermarks.sqlite"))?),
             peer_listener: None,
-            providers: Providers::load(home.root(), VaultCredentials::shared(Arc::clone(&broker))),
+            providers,
             roster: Arc::new(Roster::new(
                 home.clone(),
                 Arc::new(SqlitePersonas::open(&data.join("personas.sqlite"))?),
@@ -141,7 +148,11 @@ impl Services {
             grant_ledger: Arc::new(SqliteGrantLedger::open(&dir.join("grid.sqlite"))?),
             watermarks: Arc::new(InMemoryWatermarks::default()),
             peer_listener: None,
-            providers: Providers::load(dir, VaultCredentials::shared(Arc::clone(&broker))),
+            providers: Providers::load(
+                dir,
+                VaultCredentials::shared(Arc::clone(&broker)),
+                Arc::new(AllowAll),
+            ),
             roster: Arc::new(Roster::new(
                 Home::at(dir),
                 Arc::new(InMemoryPersonas::new()),
@@ -181,6 +192,44 @@ fn open_broker(
         credentials,
         Arc::new(GateAudit(audit)),
     )))
+}
+
+/// The egress policy: `[egress]`'s rules, each refusal audited; every host
+/// when there is no `[egress]`.
+fn egress_policy(rules: Option<HostRules>, audit: &Arc<dyn AuditStore>) -> Arc<dyn EgressPolicy> {
+    match rules {
+        Some(rules) => Arc::new(AuditedEgress {
+            rules,
+            audit: Arc::clone(audit),
+        }),
+        None => Arc::new(AllowAll),
+    }
+}
+
+/// Host rules whose refusals go to the audit log, as `egress/connect` by
+/// `adapter:<name>`, with the host in `forwardedFor`.
+struct AuditedEgress {
+    rules: HostRules,
+    audit: Arc<dyn AuditStore>,
+}
+
+impl EgressPolicy for AuditedEgress {
+    fn check(&self, adapter: &str, host: &str) -> Result<(), EgressDenied> {
+        self.rules.check(adapter, host).inspect_err(|denied| {
+            tracing::warn!(adapter, host = %denied.host, "egress refused");
+            self.audit.append(AuditEvent {
+                time_ms: now_ms(),
+                caller: format!("adapter:{adapter}"),
+                caller_key: None,
+                command: "egress/connect".into(),
+                outcome: continuum_kernel::audit::Outcome::Denied,
+                reason: "egress_denied".into(),
+                forwarded_for: Some(denied.host.clone()),
+                grant_issuer: None,
+                grant_epoch: None,
+            });
+        })
+    }
 }
 
 /// The kernel's audit seam over the hash-chained audit store.
@@ -307,7 +356,7 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
     let shutdown = CancellationToken::new();
     let daemon_config = DaemonConfig::load(&home.config_file())?;
 
-    let mut services = Services::open(&home)?;
+    let mut services = Services::open(&home, daemon_config.egress.clone())?;
     let issuer = continuum_grid::GrantIssuer::new(
         Arc::clone(&services.identity),
         Arc::clone(&services.grant_ledger),

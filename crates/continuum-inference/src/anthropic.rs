@@ -65,6 +65,12 @@ impl AnthropicAdapter {
         })
     }
 
+    /// Checks every connection against `egress` first.
+    pub fn with_egress(mut self, egress: Arc<dyn continuum_egress::EgressPolicy>) -> Self {
+        self.transport.set_egress(egress);
+        self
+    }
+
     fn url(&self) -> String {
         format!("{}/v1/messages", self.transport.base_url)
     }

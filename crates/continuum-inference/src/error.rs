@@ -108,6 +108,15 @@ pub enum InferenceError {
         reason: String,
     },
 
+    /// The egress policy does not let this provider reach its host.
+    #[error("provider '{provider}' may not connect to {host}: the egress policy refuses it (add the host to [egress] in config.toml)")]
+    EgressDenied {
+        /// Provider name.
+        provider: String,
+        /// The refused host.
+        host: String,
+    },
+
     /// No provider with that name is configured.
     #[error("no provider named '{name}' in providers.toml (configured: {})", if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
     UnknownProvider {
@@ -144,6 +153,7 @@ impl InferenceError {
             | InferenceError::StreamDropped { provider, .. }
             | InferenceError::MissingCredential { provider, .. }
             | InferenceError::CredentialRefused { provider, .. }
+            | InferenceError::EgressDenied { provider, .. }
             | InferenceError::InvalidRequest { provider, .. } => Some(provider),
             InferenceError::UnknownProvider { .. } | InferenceError::Config(_) => None,
         }

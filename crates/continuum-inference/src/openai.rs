@@ -55,6 +55,12 @@ impl OpenAiAdapter {
         })
     }
 
+    /// Checks every connection against `egress` first.
+    pub fn with_egress(mut self, egress: Arc<dyn continuum_egress::EgressPolicy>) -> Self {
+        self.transport.set_egress(egress);
+        self
+    }
+
     fn url(&self) -> String {
         format!("{}/chat/completions", self.transport.base_url)
     }

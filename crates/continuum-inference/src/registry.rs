@@ -72,9 +72,14 @@ impl ProviderRegistry {
     /// Builds the registry from `<home>/providers.toml` (absent file: no
     /// providers), with `CONTINUUM_THINKING` applied over each provider's
     /// `thinking`.
-    pub fn load(home: &Path, credentials: Arc<dyn CredentialSource>) -> Result<Self, ConfigError> {
+    /// Every adapter checks its connections against `egress`.
+    pub fn load(
+        home: &Path,
+        credentials: Arc<dyn CredentialSource>,
+        egress: Arc<dyn continuum_egress::EgressPolicy>,
+    ) -> Result<Self, ConfigError> {
         let config = ProvidersConfig::load(&home.join(PROVIDERS_FILE))?;
-        Self::from_config(config, credentials, thinking_from_env()?)
+        Self::build(config, credentials, egress, thinking_from_env()?)
     }
 
     /// Builds the registry from parsed config. `thinking_override` (the
@@ -85,6 +90,20 @@ impl ProviderRegistry {
     pub fn from_config(
         config: ProvidersConfig,
         credentials: Arc<dyn CredentialSource>,
+        thinking_override: Option<ThinkingMode>,
+    ) -> Result<Self, ConfigError> {
+        Self::build(
+            config,
+            credentials,
+            Arc::new(continuum_egress::AllowAll),
+            thinking_override,
+        )
+    }
+
+    fn build(
+        config: ProvidersConfig,
+        credentials: Arc<dyn CredentialSource>,
+        egress: Arc<dyn continuum_egress::EgressPolicy>,
         thinking_override: Option<ThinkingMode>,
     ) -> Result<Self, ConfigError> {
         let mut registry = Self {
@@ -109,12 +128,14 @@ impl ProviderRegistry {
                 credential_present: present,
             };
             let adapter: Arc<dyn InferenceAdapter> = match provider.kind {
-                ProviderKind::OpenAi => {
-                    Arc::new(OpenAiAdapter::new(&provider, Arc::clone(&credentials))?)
-                }
-                ProviderKind::Anthropic => {
-                    Arc::new(AnthropicAdapter::new(&provider, Arc::clone(&credentials))?)
-                }
+                ProviderKind::OpenAi => Arc::new(
+                    OpenAiAdapter::new(&provider, Arc::clone(&credentials))?
+                        .with_egress(Arc::clone(&egress)),
+                ),
+                ProviderKind::Anthropic => Arc::new(
+                    AnthropicAdapter::new(&provider, Arc::clone(&credentials))?
+                        .with_egress(Arc::clone(&egress)),
+                ),
             };
             registry.entries.insert(name, (info, adapter));
         }
@@ -306,7 +327,12 @@ mod tests {
     fn load_reads_providers_toml_from_home() {
         let home = tempfile::tempdir().unwrap();
         std::fs::write(home.path().join(PROVIDERS_FILE), FILE).unwrap();
-        let registry = ProviderRegistry::load(home.path(), Arc::new(Fixed)).unwrap();
+        let registry = ProviderRegistry::load(
+            home.path(),
+            Arc::new(Fixed),
+            Arc::new(continuum_egress::AllowAll),
+        )
+        .unwrap();
         assert_eq!(registry.providers().len(), 3);
     }
 }

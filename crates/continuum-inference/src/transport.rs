@@ -15,6 +15,7 @@ use crate::error::{body_excerpt, status_hint, InferenceError};
 use crate::response::StreamEvent;
 use crate::retry::{is_retryable_status, parse_retry_after, RetryDecision, RetryPolicy};
 use crate::sse::{SseEvent, SseParser};
+use continuum_egress::{AllowAll, EgressPolicy};
 use std::sync::Arc;
 
 /// How the key is presented.
@@ -37,6 +38,7 @@ pub(crate) struct Transport {
     auth: Auth,
     credential: Option<String>,
     credentials: Arc<dyn CredentialSource>,
+    egress: Arc<dyn EgressPolicy>,
     extra_headers: HeaderMap,
 }
 
@@ -76,8 +78,28 @@ impl Transport {
             auth,
             credential: config.credential.clone(),
             credentials,
+            egress: Arc::new(AllowAll),
             extra_headers,
         })
+    }
+
+    /// Connections are checked against `egress` first.
+    pub(crate) fn set_egress(&mut self, egress: Arc<dyn EgressPolicy>) {
+        self.egress = egress;
+    }
+
+    /// Asks the egress policy before any connection to `url`.
+    fn check_egress(&self, url: &str) -> Result<(), InferenceError> {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.egress
+            .check(&self.provider, &host)
+            .map_err(|denied| InferenceError::EgressDenied {
+                provider: self.provider.clone(),
+                host: denied.host,
+            })
     }
 
     /// The request's headers, with the credential resolved now, for this
@@ -138,6 +160,8 @@ impl Transport {
     ) -> Result<reqwest::Response, InferenceError> {
         // The secret lives until this request is answered (to scrub it
         // from an error body that echoes it), then is zeroed.
+        // Egress first: a refused host gets neither a connection nor a key.
+        self.check_egress(url)?;
         let (headers, secret) = self.auth_headers(actor).await?;
         let mut attempt = 0;
         loop {

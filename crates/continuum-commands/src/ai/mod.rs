@@ -12,6 +12,7 @@ mod providers;
 pub use generate::{GenerateOutput, GenerateParams};
 pub use providers::ProvidersOutput;
 
+use continuum_egress::EgressPolicy;
 use continuum_inference::{
     CredentialSource, InferenceAdapter, InferenceError, ProviderRegistry, PROVIDERS_FILE,
 };
@@ -51,6 +52,7 @@ impl AiModule {
         AiModule::over(Providers::load(
             home,
             Arc::new(continuum_inference::EnvCredentials),
+            Arc::new(continuum_egress::AllowAll),
         ))
     }
 
@@ -77,9 +79,13 @@ impl Providers {
     /// `credentials` when it is made (the vault, or an environment
     /// variable). Never fails: a missing file means no providers; a broken
     /// one is logged and reported by the commands.
-    pub fn load(home: &Path, credentials: Arc<dyn CredentialSource>) -> Arc<Providers> {
+    pub fn load(
+        home: &Path,
+        credentials: Arc<dyn CredentialSource>,
+        egress: Arc<dyn EgressPolicy>,
+    ) -> Arc<Providers> {
         let file = home.join(PROVIDERS_FILE);
-        let (registry, load_error) = match ProviderRegistry::load(home, credentials) {
+        let (registry, load_error) = match ProviderRegistry::load(home, credentials, egress) {
             Ok(registry) => {
                 let names: Vec<String> = registry.providers().into_iter().map(|p| p.name).collect();
                 tracing::info!(file = %file.display(), providers = ?names, "inference providers loaded");
