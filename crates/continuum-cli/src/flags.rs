@@ -593,6 +593,40 @@ mod tests {
     }
 
     #[test]
+    fn a_write_only_field_is_never_a_flag() {
+        let secret = descriptor(json!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "value": {"type": "string", "writeOnly": true}
+            },
+            "required": ["name", "value"]
+        }));
+        let specs = flag_specs(&secret.params_schema);
+        assert!(specs
+            .iter()
+            .any(|spec| spec.field == "value" && spec.secret));
+        let args = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let parsed = params_from_args("cu", &secret, &args(&["--name", "n"])).unwrap();
+        assert_eq!(
+            parsed,
+            json!({"name": "n"}),
+            "the secret is not taken from flags"
+        );
+        match params_from_args("cu", &secret, &args(&["--name", "n", "--value", "sk"])) {
+            Err(FlagError::Clap(err)) => {
+                assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument)
+            }
+            other => panic!("{other:?}"),
+        }
+        let help = clap_command("cu", &secret).render_help().to_string();
+        assert!(
+            help.contains("stdin") && !help.contains("--value"),
+            "{help}"
+        );
+    }
+
+    #[test]
     fn wrong_type_names_the_flag() {
         match parse(&["--round-trip-ms", "soon"]) {
             Err(FlagError::BadValue { flag, .. }) => assert_eq!(flag, "round-trip-ms"),
