@@ -88,7 +88,7 @@ pub enum InferenceError {
     },
 
     /// The provider needs a credential that is not available.
-    #[error("provider '{provider}' needs the credential '{credential}', which is not set: export it, or store it in the vault (cu vault/put) when it is named vault:SERVICE/NAME")]
+    #[error("provider '{provider}' needs the credential '{credential}', which is not set: export {credential} (an environment variable), or store it with cu vault/put (a vault:SERVICE/NAME item)")]
     MissingCredential {
         /// Provider name.
         provider: String,
