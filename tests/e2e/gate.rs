@@ -304,19 +304,7 @@ fn truncating_the_audit_tail_is_detected_and_owner_only_actions_fail_closed() {
     owner_only_actions(&t, "d", 20);
     assert_eq!(t.cu(&["audit/verify"]).json()["ok"], true);
     assert_eq!(t.cu(&["stop"]).code(), 0);
-    let db = t.home().data_dir().join("audit.sqlite");
-    let truncate = "import sqlite3, sys\n\
-                    c = sqlite3.connect(sys.argv[1])\n\
-                    c.execute('DROP TRIGGER audit_no_delete')\n\
-                    c.execute('DELETE FROM audit WHERE seq > (SELECT MAX(seq) - 10 FROM audit)')\n\
-                    c.commit()\n";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(truncate)
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    t.truncate_audit_tail(10);
 
     t.start();
     let refused = t.cu(&["data/delete", "--collection", "c", "--id", "x"]);

@@ -11,7 +11,7 @@ use continuum_e2e::TestHome;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const KEY: &str = "sk-or-v1-VAULT-PLAINTEXT-4d1e";
 
@@ -176,19 +176,7 @@ fn nothing_is_released_or_sent_when_the_release_cannot_be_audited() {
     // is stopped; the signed head no longer matches, and the log refuses to
     // record anything until the owner deals with it.
     assert_eq!(t.cu(&["stop"]).code(), 0);
-    let db = t.home().data_dir().join("audit.sqlite");
-    let truncate = "import sqlite3, sys\n\
-                    c = sqlite3.connect(sys.argv[1])\n\
-                    c.execute('DROP TRIGGER audit_no_delete')\n\
-                    c.execute('DELETE FROM audit WHERE seq > (SELECT MAX(seq) - 2 FROM audit)')\n\
-                    c.commit()\n";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(truncate)
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    t.truncate_audit_tail(2);
     t.start();
 
     let refused = t.cu(&["ai/generate", "--prompt", "hi", "--provider", "router"]);

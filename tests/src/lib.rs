@@ -185,6 +185,29 @@ impl TestHome {
         RawClient::connect(&self.home.socket())
     }
 
+    /// Deletes the newest `records` audit records while the daemon is
+    /// stopped (lifting the append-only trigger, as an attacker with the
+    /// file would): a consistent but shorter chain, which the signed head no
+    /// longer matches, so the log refuses durable appends until the owner
+    /// deals with it.
+    pub fn truncate_audit_tail(&self, records: u32) {
+        let db = self.home.data_dir().join("audit.sqlite");
+        let truncate = format!(
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             c.execute('DROP TRIGGER audit_no_delete')\n\
+             c.execute('DELETE FROM audit WHERE seq > (SELECT MAX(seq) - {records} FROM audit)')\n\
+             c.commit()\n"
+        );
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(truncate)
+            .arg(&db)
+            .output()
+            .expect("run python3");
+        assert!(out.status.success(), "{out:?}");
+    }
+
     /// The daemon's log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home.log_file()).unwrap_or_default()
