@@ -73,6 +73,17 @@ impl AuditStore for MemoryAuditLog {
         })
     }
 
+    fn after(&self, seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
+        Box::pin(async move {
+            Ok(self
+                .records()
+                .into_iter()
+                .filter(|record| record.seq > seq)
+                .take(limit)
+                .collect())
+        })
+    }
+
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>> {
         Box::pin(async move {
             let chain = self

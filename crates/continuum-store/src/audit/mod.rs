@@ -12,6 +12,8 @@ mod sqlite;
 
 pub use chain::{AuditRecord, ChainBase, VerifyReport, GENESIS_HASH};
 pub use continuum_wire::{AuditEvent, Outcome};
+pub mod shipping;
+
 pub use memory::MemoryAuditLog;
 pub use sqlite::SqliteAuditLog;
 
@@ -23,6 +25,9 @@ pub trait AuditStore: Send + Sync {
     fn append(&self, event: AuditEvent);
     /// Appends and waits until the record is durable.
     fn append_durable(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// At most `limit` records after `seq`, oldest first (to ship the log
+    /// in segments).
+    fn after(&self, seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>>;
     /// The newest `limit` records, oldest first.
     fn tail(&self, limit: usize) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>>;
     /// Re-computes the whole chain.

@@ -325,6 +325,20 @@ impl AuditStore for SqliteAuditLog {
         })
     }
 
+    fn after(&self, seq: u64, limit: usize) -> BoxFuture<'_, Result<Vec<AuditRecord>, StoreError>> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                ))
+                .map_err(store_err)?;
+            let rows = stmt
+                .query_map([seq as i64, limit as i64], row_to_record)
+                .map_err(store_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(store_err)
+        })
+    }
+
     fn verify(&self) -> BoxFuture<'_, Result<VerifyReport, StoreError>> {
         let anchor = self.anchor.clone();
         self.read(move |conn| {

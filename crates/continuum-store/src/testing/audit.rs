@@ -59,6 +59,22 @@ pub async fn contract(name: &str, store: &dyn AuditStore) {
         [5, 6],
         "{name}: tail is the newest, oldest first"
     );
+    let after: Vec<u64> = store
+        .after(2, 3)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(
+        after,
+        [3, 4, 5],
+        "{name}: after a seq, oldest first, at most the limit"
+    );
+    assert!(
+        store.after(6, 10).await.unwrap().is_empty(),
+        "{name}: nothing after the last"
+    );
     let report = store.verify().await.unwrap();
     assert!(report.ok, "{name}: {report:?}");
     assert_eq!(report.records, 6, "{name}");
