@@ -1,8 +1,9 @@
 //! `audit/tail` and `audit/verify`: reading the decision log. Owner-only.
+//! With an audit bucket (`storage.toml`), `audit/verify --shipped` also
+//! checks the shipped copy against the local log.
 
-use continuum_kernel::command::{
-    erase, Command, CommandError, Ctx, ErasedCommand, Module, NoParams,
-};
+use continuum_kernel::command::{erase, Command, CommandError, Ctx, ErasedCommand, Module};
+use continuum_store::audit::shipping::{verify_shipped, SegmentSink, ShippedReport};
 use continuum_store::{AuditRecord, AuditStore, CompactReport, VerifyReport};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -12,12 +13,22 @@ use std::sync::Arc;
 /// writes to.
 pub struct AuditModule {
     store: Arc<dyn AuditStore>,
+    shipped: Option<Arc<dyn SegmentSink>>,
 }
 
 impl AuditModule {
     /// A module over `store`.
     pub fn new(store: Arc<dyn AuditStore>) -> Self {
-        AuditModule { store }
+        AuditModule {
+            store,
+            shipped: None,
+        }
+    }
+
+    /// `audit/verify --shipped` checks the segments in `sink` too.
+    pub fn with_shipped(mut self, sink: Option<Arc<dyn SegmentSink>>) -> Self {
+        self.shipped = sink;
+        self
     }
 }
 
@@ -25,7 +36,7 @@ impl Module for AuditModule {
     fn commands(&self) -> Vec<ErasedCommand> {
         vec![
             erase(AuditTail(Arc::clone(&self.store))),
-            erase(AuditVerify(Arc::clone(&self.store))),
+            erase(AuditVerify(Arc::clone(&self.store), self.shipped.clone())),
             erase(AuditCompact(Arc::clone(&self.store))),
         ]
     }
@@ -74,17 +85,75 @@ impl Command for AuditTail {
 }
 
 /// Re-checks the whole hash chain.
-pub struct AuditVerify(Arc<dyn AuditStore>);
+pub struct AuditVerify(Arc<dyn AuditStore>, Option<Arc<dyn SegmentSink>>);
+
+/// Params of `audit/verify`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyParams {
+    /// Also check the copy shipped to the audit bucket: one unbroken chain
+    /// that the local log agrees with (a truncated or rewritten local end is
+    /// `tampered`).
+    #[serde(default)]
+    pub shipped: bool,
+}
+
+/// Result of `audit/verify`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VerifyResult {
+    /// The local chain.
+    #[serde(flatten)]
+    pub local: VerifyReport,
+    /// The shipped copy, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipped: Option<ShippedReport>,
+}
 
 impl Command for AuditVerify {
     const NAME: &'static str = "audit/verify";
     const READ_ONLY: bool = true;
     const DESCRIPTION: &'static str =
-        "Re-compute the audit hash chain; a broken chain is a `tampered` error naming the first bad record.";
-    type Params = NoParams;
-    type Output = VerifyReport;
+        "Re-compute the audit hash chain (and, with --shipped, check the shipped copy against it); a broken chain is a `tampered` error naming the first bad record.";
+    type Params = VerifyParams;
+    type Output = VerifyResult;
 
-    async fn run(&self, _: Ctx, _: NoParams) -> Result<VerifyReport, CommandError> {
+    async fn run(&self, _: Ctx, p: VerifyParams) -> Result<VerifyResult, CommandError> {
+        let report = self.local().await?;
+        let shipped = match (&self.1, p.shipped) {
+            (_, false) => None,
+            (None, true) => {
+                return Err(CommandError::Unavailable(
+                    "no audit bucket is configured, so nothing is shipped (storage.toml)".into(),
+                ))
+            }
+            (Some(sink), true) => {
+                let shipped = verify_shipped(self.0.as_ref(), sink.as_ref())
+                    .await
+                    .map_err(|e| CommandError::Unavailable(e.to_string()))?;
+                if !shipped.ok {
+                    let message = format!(
+                        "the shipped audit copy and the local log disagree at record {}: {}",
+                        shipped
+                            .first_bad_seq
+                            .map_or("?".into(), |seq| seq.to_string()),
+                        shipped.problem.as_deref().unwrap_or("unknown problem")
+                    );
+                    let detail = serde_json::to_value(&shipped).unwrap_or_default();
+                    return Err(CommandError::Tampered { message, detail });
+                }
+                Some(shipped)
+            }
+        };
+        Ok(VerifyResult {
+            local: report,
+            shipped,
+        })
+    }
+}
+
+impl AuditVerify {
+    /// The local chain's report; a broken chain is `tampered`.
+    async fn local(&self) -> Result<VerifyReport, CommandError> {
         let audit = &self.0;
         audit
             .flush()
