@@ -7,6 +7,8 @@
 #   CONTINUUM_TEST_LLM_URL      an OpenAI-compatible server for the real-model test
 #   CONTINUUM_TEST_MCP_PYTHON   a python with the official MCP SDK, for the MCP
 #                               tests: $(bash scripts/ci/setup-mcp.sh)
+#   CONTINUUM_TEST_MOTO_PYTHON  a python with moto, for the S3/STS tests:
+#                               $(bash scripts/ci/setup-moto.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

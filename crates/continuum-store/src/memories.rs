@@ -130,7 +130,8 @@ fn query_words(query: &str) -> Vec<String> {
 }
 
 /// Every distinct word a memory can be recalled by: its text's and its tags'.
-fn memory_words(text: &str, tags: &[String]) -> BTreeSet<String> {
+/// Public so a backend in another crate (S3) indexes exactly these words.
+pub fn memory_words(text: &str, tags: &[String]) -> BTreeSet<String> {
     words(text)
         .chain(tags.iter().flat_map(|tag| words(tag)))
         .collect()
@@ -175,8 +176,9 @@ fn ranked(candidates: Vec<(i64, f64, Memory)>, limit: usize) -> Vec<Recalled> {
     scored.into_iter().map(|(_, recalled)| recalled).collect()
 }
 
-/// `remember`'s rules, checked before anything is stored.
-fn check_new(memory: &NewMemory) -> Result<(), StoreError> {
+/// `remember`'s rules, checked before anything is stored (by every backend,
+/// in this crate or another).
+pub fn check_new(memory: &NewMemory) -> Result<(), StoreError> {
     if memory.persona_id.is_empty() {
         return Err(StoreError::invalid("/persona", "must not be empty"));
     }
@@ -219,6 +221,46 @@ fn stamped(memory: NewMemory) -> Memory {
         tags: memory.tags,
         created_at_ms: crate::now_ms(),
     }
+}
+
+/// Recall by scanning: at most `limit` of one persona's `memories` (each with
+/// its [`memory_words`], in insertion order) relevant to `query`, best first,
+/// with the same words and scores as [`SqliteMemories`]. The whole of
+/// [`InMemoryMemories`]'s recall, public so a backend that keeps a persona's
+/// memories in process (S3) ranks exactly alike.
+pub fn recall_among<'a>(
+    memories: impl IntoIterator<Item = &'a (Memory, BTreeSet<String>)>,
+    query: &str,
+    limit: usize,
+) -> Vec<Recalled> {
+    let query = query_words(query);
+    let mine: Vec<(i64, &Memory, &BTreeSet<String>)> = memories
+        .into_iter()
+        .enumerate()
+        .map(|(order, (memory, words))| (order as i64, memory, words))
+        .collect();
+    let weights: Vec<(&String, f64)> = query
+        .iter()
+        .map(|word| {
+            let with_word = mine.iter().filter(|(_, _, words)| words.contains(word));
+            (
+                word,
+                word_weight(mine.len() as u64, with_word.count() as u64),
+            )
+        })
+        .collect();
+    let candidates = mine
+        .iter()
+        .filter_map(|&(order, memory, words)| {
+            let relevance: f64 = weights
+                .iter()
+                .filter(|(word, _)| words.contains(*word))
+                .map(|(_, weight)| weight)
+                .sum();
+            (relevance > 0.0).then(|| (order, relevance, memory.clone()))
+        })
+        .collect();
+    ranked(candidates, limit)
 }
 
 // ---------------------------------------------------------------------------
@@ -270,36 +312,11 @@ impl MemoryStore for InMemoryMemories {
         query: &str,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<Recalled>, StoreError>> {
-        let query = query_words(query);
         let result = self.with(|all| {
-            let mine: Vec<(i64, &Memory, &BTreeSet<String>)> = all
+            let mine = all
                 .iter()
-                .enumerate()
-                .filter(|(_, (memory, _))| memory.persona_id == persona_id)
-                .map(|(order, (memory, words))| (order as i64, memory, words))
-                .collect();
-            let weights: Vec<(&String, f64)> = query
-                .iter()
-                .map(|word| {
-                    let with_word = mine.iter().filter(|(_, _, words)| words.contains(word));
-                    (
-                        word,
-                        word_weight(mine.len() as u64, with_word.count() as u64),
-                    )
-                })
-                .collect();
-            let candidates = mine
-                .iter()
-                .filter_map(|&(order, memory, words)| {
-                    let relevance: f64 = weights
-                        .iter()
-                        .filter(|(word, _)| words.contains(*word))
-                        .map(|(_, weight)| weight)
-                        .sum();
-                    (relevance > 0.0).then(|| (order, relevance, memory.clone()))
-                })
-                .collect();
-            Ok(ranked(candidates, limit))
+                .filter(|(memory, _)| memory.persona_id == persona_id);
+            Ok(recall_among(mine, query, limit))
         });
         Box::pin(async move { result })
     }
