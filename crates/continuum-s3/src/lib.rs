@@ -32,6 +32,8 @@ pub mod egress;
 mod errors;
 pub mod memories;
 pub mod policy;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use audit::S3AuditSink;
 pub use broker::{BrokerError, Clock, StsBroker};
