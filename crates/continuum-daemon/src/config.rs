@@ -59,6 +59,16 @@ pub struct AuditRetention {
     /// minutes and at start); absent keeps everything. Dropped records stay
     /// accounted for: the chain verifies from a base the node key signs.
     pub keep_records: Option<u64>,
+    /// How often the log is shipped to the audit bucket, when storage is
+    /// S3 (default 10000 ms; and once more at shutdown).
+    pub ship_interval_ms: Option<u64>,
+}
+
+impl AuditRetention {
+    /// The shipping interval.
+    pub fn ship_interval(&self) -> Duration {
+        Duration::from_millis(self.ship_interval_ms.unwrap_or(10_000).max(100))
+    }
 }
 
 /// `[transport]`: what one remote listener and each of its connections may

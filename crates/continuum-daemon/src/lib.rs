@@ -16,6 +16,7 @@ mod instance;
 mod log_line;
 mod main_args;
 mod run;
+mod storage;
 
 pub use config::{CommandLimits, ConfigError, DaemonConfig};
 pub use continuum_wire::Home;

@@ -3,6 +3,7 @@
 //! one `CallerMint` to the transports, and waits for shutdown.
 
 use crate::config::{ConfigError, DaemonConfig};
+use crate::storage::StorageChoice;
 use crate::{prepare, InstanceError, InstanceLock};
 use continuum_broker::{load_master_key, Broker};
 use continuum_commands::ai::{AiModule, Providers};
@@ -26,6 +27,7 @@ use continuum_kernel::command::{BoxFuture, Module, RegistryBuilder, RegistryErro
 use continuum_kernel::credential::PersonaDirectory;
 use continuum_kernel::{CallerMint, KernelBuilder};
 use continuum_persona::{HomeMemories, Responder, Rooms, Roster};
+use continuum_store::audit::shipping::{SegmentSink, Shipper};
 use continuum_store::{
     AuditStore, CredentialStore, DocumentStore, GrantLedger, InMemoryChat, InMemoryCredentials,
     InMemoryMemories, InMemoryPersonas, MemoryAuditLog, MemoryDocumentStore, MemoryStore,
@@ -86,13 +88,17 @@ pub struct Services {
     pub memories: Arc<dyn MemoryStore>,
     /// The vault: sealed credentials, released audited-first.
     pub broker: Arc<Broker>,
+    /// Where the audit log is shipped (the audit bucket), when storage is S3.
+    pub audit_sink: Option<Arc<dyn SegmentSink>>,
 }
 
 impl Services {
-    /// The embedded SQLite stores and the identity under `home`; adapters
-    /// reach upstream hosts as `egress` allows (every host when `None`).
-    pub fn open(home: &Home, egress: Option<HostRules>) -> Result<Services, DaemonError> {
+    /// The stores `storage.toml` asks for (embedded SQLite by default) and
+    /// the identity under `home`; adapters reach upstream hosts as `egress`
+    /// allows (every host when `None`).
+    pub async fn open(home: &Home, egress: Option<HostRules>) -> Result<Services, DaemonError> {
         let data = home.data_dir();
+        let storage = StorageChoice::load(&home.storage_file())?;
         let identity = Arc::new(NodeIdentity::load_or_create(&home.identity_dir())?);
         // The node key signs the audit head after every commit, into a file
         // beside the database: truncating the log is then detected.
@@ -101,15 +107,13 @@ impl Services {
             &data.join("audit.sqlite"),
             Arc::new(anchor),
         )?);
-        let broker = open_broker(
-            &home.identity_dir(),
-            Arc::new(SqliteCredentials::open(&data.join("vault.sqlite"))?),
-            Arc::clone(&audit),
-        )?;
+        let egress = egress_policy(egress, &audit);
+        let placed = place(storage, home, &identity, &egress).await?;
+        let broker = open_broker(&home.identity_dir(), placed.credentials, Arc::clone(&audit))?;
         let providers = Providers::load(
             home.root(),
             VaultCredentials::shared(Arc::clone(&broker)),
-            egress_policy(egress, &audit),
+            egress,
         );
         Ok(Services {
             documents: Arc::new(SqliteDocumentStore::open(&data.join("documents.sqlite"))?),
@@ -126,9 +130,9 @@ impl Services {
             rooms: Arc::new(Rooms::new(Arc::new(SqliteChat::open(
                 &data.join("chat.sqlite"),
             )?))),
-            // Each persona's memories live in its own home.
-            memories: Arc::new(HomeMemories::new(home.clone())),
+            memories: placed.memories,
             broker,
+            audit_sink: placed.audit_sink,
         })
     }
 
@@ -160,6 +164,7 @@ impl Services {
             rooms: Arc::new(Rooms::new(Arc::new(InMemoryChat::new()))),
             memories: Arc::new(InMemoryMemories::new()),
             broker,
+            audit_sink: None,
         })
     }
 
@@ -176,6 +181,89 @@ impl Services {
         .with_personas(Arc::clone(&self.roster) as Arc<dyn continuum_grid::PersonaIssuers>)
     }
 }
+
+/// Where the data classes live: memories, vault items, shipped audit.
+struct Placed {
+    memories: Arc<dyn MemoryStore>,
+    credentials: Arc<dyn CredentialStore>,
+    audit_sink: Option<Arc<dyn SegmentSink>>,
+}
+
+/// The stores `storage` asks for.
+async fn place(
+    storage: StorageChoice,
+    home: &Home,
+    identity: &NodeIdentity,
+    egress: &Arc<dyn EgressPolicy>,
+) -> Result<Placed, DaemonError> {
+    // Only S3 storage needs the node's name and the egress policy.
+    #[cfg(not(feature = "s3"))]
+    let _ = (identity, egress);
+    match storage {
+        StorageChoice::Sqlite => Ok(Placed {
+            // Each persona's memories live in its own home.
+            memories: Arc::new(HomeMemories::new(home.clone())),
+            credentials: Arc::new(SqliteCredentials::open(
+                &home.data_dir().join("vault.sqlite"),
+            )?),
+            audit_sink: None,
+        }),
+        #[cfg(feature = "s3")]
+        StorageChoice::S3(config) => {
+            let s3 = continuum_s3::S3Storage::connect(config, Arc::clone(egress))
+                .await
+                .map_err(|err| DaemonError::Storage(format!("storage.toml: {err}")))?;
+            // The node's segments live under its own wallet in the audit bucket.
+            let sink = s3
+                .audit_sink(&format!("node/{}", identity.node_id()))
+                .map_err(|err| DaemonError::Storage(err.to_string()))?;
+            tracing::info!("storage: memories, vault items and audit shipping on S3");
+            Ok(Placed {
+                memories: Arc::new(s3.memory_store()),
+                credentials: Arc::new(s3.credential_store()),
+                audit_sink: Some(Arc::new(sink)),
+            })
+        }
+    }
+}
+
+/// Ships the audit log to `sink` every `every`, and once more at shutdown.
+async fn ship_audit(
+    audit: Arc<dyn AuditStore>,
+    sink: Arc<dyn SegmentSink>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let shipper = Shipper::new();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = tick.tick() => false,
+            _ = shutdown.cancelled() => true,
+        };
+        // Everything new, a segment of at most SEGMENT_RECORDS at a time.
+        loop {
+            match shipper
+                .ship_once(audit.as_ref(), sink.as_ref(), SEGMENT_RECORDS)
+                .await
+            {
+                Ok(0) => break,
+                Ok(shipped) => tracing::debug!(shipped, "audit segment shipped"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "audit shipping failed; retrying at the next tick");
+                    break;
+                }
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Most records in one shipped audit segment.
+const SEGMENT_RECORDS: usize = 10_000;
 
 /// The broker over `credentials`, with the master key under `identity_dir`
 /// (made at the first start) and releases recorded in `audit`.
@@ -262,7 +350,10 @@ pub fn build_registry(
         .with_registered()
         .module(&SystemModule::new(Arc::clone(state)))
         .module(&AiModule::over(Arc::clone(&services.providers)))
-        .module(&AuditModule::new(Arc::clone(&services.audit)))
+        .module(
+            &AuditModule::new(Arc::clone(&services.audit))
+                .with_shipped(services.audit_sink.clone()),
+        )
         .module(&DataModule::new(Arc::clone(&services.documents)))
         .module(
             &GridModule::new(
@@ -323,6 +414,9 @@ pub enum DaemonError {
     /// The node identity could not be loaded or created.
     #[error("node identity: {0}")]
     Identity(#[from] continuum_grid::IdentityError),
+    /// `storage.toml` is unusable, or its storage unreachable.
+    #[error("{0}")]
+    Storage(String),
     /// The vault's master key could not be had.
     #[error("vault: {0}")]
     Vault(String),
@@ -356,7 +450,7 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
     let shutdown = CancellationToken::new();
     let daemon_config = DaemonConfig::load(&home.config_file())?;
 
-    let mut services = Services::open(&home, daemon_config.egress.clone())?;
+    let mut services = Services::open(&home, daemon_config.egress.clone()).await?;
     let issuer = continuum_grid::GrantIssuer::new(
         Arc::clone(&services.identity),
         Arc::clone(&services.grant_ledger),
@@ -450,6 +544,14 @@ pub async fn run(config: Config, extra: Vec<Box<dyn Module>>) -> Result<(), Daem
         Arc::clone(&services.watermarks),
         shutdown.clone(),
     ));
+    if let Some(sink) = &services.audit_sink {
+        connections.spawn(ship_audit(
+            Arc::clone(&services.audit),
+            Arc::clone(sink),
+            daemon_config.audit.ship_interval(),
+            shutdown.clone(),
+        ));
+    }
     if let Some(keep) = daemon_config.audit.keep_records {
         connections.spawn(retain_audit(
             Arc::clone(&services.audit),

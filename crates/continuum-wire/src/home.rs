@@ -80,6 +80,12 @@ impl Home {
         self.run_dir().join("catalog.json")
     }
 
+    /// Where memories, vault items and shipped audit segments live
+    /// (`storage = "sqlite"`, the default, or `"s3"`). Optional.
+    pub fn storage_file(&self) -> PathBuf {
+        self.root.join("storage.toml")
+    }
+
     /// The daemon's configuration (per-command limits, ...). Optional.
     pub fn config_file(&self) -> PathBuf {
         self.root.join("config.toml")
