@@ -210,7 +210,7 @@ async fn place(
         }),
         #[cfg(feature = "s3")]
         StorageChoice::S3(config) => {
-            let s3 = continuum_s3::S3Storage::connect(config, Arc::clone(egress))
+            let s3 = continuum_s3::S3Storage::connect(*config, Arc::clone(egress))
                 .await
                 .map_err(|err| DaemonError::Storage(format!("storage.toml: {err}")))?;
             // The node's segments live under its own wallet in the audit bucket.

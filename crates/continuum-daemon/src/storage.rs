@@ -17,7 +17,7 @@ pub(crate) enum StorageChoice {
     Sqlite,
     /// S3 by data class, with STS credentials per wallet.
     #[cfg(feature = "s3")]
-    S3(continuum_s3::S3Config),
+    S3(Box<continuum_s3::S3Config>),
 }
 
 #[derive(Deserialize)]
@@ -55,7 +55,7 @@ impl StorageChoice {
 #[cfg(feature = "s3")]
 fn s3(text: &str) -> Result<StorageChoice, DaemonError> {
     continuum_s3::S3Config::from_storage_toml(text)
-        .map(StorageChoice::S3)
+        .map(|config| StorageChoice::S3(Box::new(config)))
         .map_err(|err| DaemonError::Storage(format!("storage.toml: {err}")))
 }
 
