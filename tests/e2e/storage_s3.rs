@@ -60,7 +60,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn a_node_on_s3_keeps_vault_items_and_memories_in_their_buckets_and_ships_its_audit_log() {
     let Some(python) = moto_python() else { return };
-    let (moto, config) = Moto::with_class_roles(&python);
+    let (moto, config) = Moto::with_class_roles(&python, &[]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         provision(&moto.admin_s3().await, &config).await.unwrap();

@@ -206,13 +206,17 @@ pub fn bucket_resources(bucket: &str) -> Vec<String> {
 
 impl Moto {
     /// A server with the three class roles on the three [`BUCKETS`] (each
-    /// role's policy allows its own bucket only), and the [`S3Config`] that
-    /// names them.
-    pub fn with_class_roles(python: &Path) -> (Moto, S3Config) {
-        let roles: Vec<(String, Vec<String>)> = BUCKETS
+    /// role's policy allows its own bucket only) and `extra_roles`, and the
+    /// [`S3Config`] that names the class roles.
+    pub fn with_class_roles(
+        python: &Path,
+        extra_roles: &[(String, Vec<String>)],
+    ) -> (Moto, S3Config) {
+        let mut roles: Vec<(String, Vec<String>)> = BUCKETS
             .iter()
             .map(|(class, bucket)| (role_name(*class), bucket_resources(bucket)))
             .collect();
+        roles.extend(extra_roles.iter().cloned());
         let moto = Moto::start(python, &roles);
         let class = |class: DataClass| {
             let bucket = BUCKETS

@@ -15,12 +15,8 @@ use aws_sdk_sts::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_sts::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sts::error::BoxError;
 use continuum_egress::AllowAll;
-pub use continuum_s3::testing::{
-    bucket_resources, moto_python, role_name, Moto, BUCKETS, REGION,
-};
-use continuum_s3::{
-    provision, ClassStorage, DataClass, EgressPolicy, S3Config, S3Storage, StsBroker,
-};
+use continuum_s3::testing::{moto_python, Moto};
+use continuum_s3::{provision, EgressPolicy, S3Config, S3Storage, StsBroker};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,36 +138,14 @@ impl Fixture {
     /// beside the three class roles.
     pub async fn start(extra_roles: &[(&str, Vec<String>)]) -> Option<Fixture> {
         let python = moto_python()?;
-        let mut roles: Vec<(String, Vec<String>)> = BUCKETS
+        let extra: Vec<(String, Vec<String>)> = extra_roles
             .iter()
-            .map(|(class, bucket)| (role_name(*class), bucket_resources(bucket)))
+            .map(|(name, resources)| (name.to_string(), resources.clone()))
             .collect();
-        roles.extend(
-            extra_roles
-                .iter()
-                .map(|(name, resources)| (name.to_string(), resources.clone())),
-        );
-        let moto = tokio::task::spawn_blocking(move || Moto::start(&python, &roles))
-            .await
-            .unwrap();
-        let class = |class: DataClass| {
-            let bucket = BUCKETS.iter().find(|(c, _)| *c == class).unwrap().1;
-            ClassStorage {
-                bucket: bucket.into(),
-                role_arn: moto.roles[&role_name(class)].clone(),
-                prefix: String::new(),
-            }
-        };
-        let config = S3Config {
-            endpoint: Some(moto.endpoint.clone()),
-            region: REGION.into(),
-            force_path_style: true,
-            session_duration_secs: 900,
-            refresh_before_secs: 300,
-            vault: class(DataClass::Vault),
-            memory: class(DataClass::Memory),
-            audit: class(DataClass::Audit),
-        };
+        let (moto, config) =
+            tokio::task::spawn_blocking(move || Moto::with_class_roles(&python, &extra))
+                .await
+                .unwrap();
         config.check().unwrap();
         provision(&moto.admin_s3().await, &config).await.unwrap();
         let sdk = moto.admin_sdk().await;
