@@ -13,6 +13,7 @@
 //! | persona records | [`PersonaStore`] | [`InMemoryPersonas`], [`SqlitePersonas`] |
 //! | rooms, messages, answer records | [`ChatStore`] | [`InMemoryChat`], [`SqliteChat`] |
 //! | persona memories (ranked recall) | [`MemoryStore`] | [`InMemoryMemories`], [`SqliteMemories`] (FTS5) |
+//! | grid peers, invites, imported catalogs | [`PeerStore`] | [`InMemoryPeers`], [`SqlitePeers`] |
 //!
 //! Credentials join as a further trait here.
 //!
@@ -26,6 +27,7 @@ pub mod credentials;
 pub mod documents;
 pub mod ledger;
 pub mod memories;
+pub mod peers;
 pub mod personas;
 pub mod sqlite;
 #[cfg(feature = "testing")]
@@ -53,6 +55,10 @@ pub use ledger::{GrantLedger, HeldGrant, HoldOutcome, IssuedGrant, MintGrant, Sq
 pub use memories::{
     InMemoryMemories, Memory, MemoryStore, NewMemory, Recalled, SqliteMemories, MAX_MEMORY_BYTES,
     MAX_TAGS,
+};
+pub use peers::{
+    InMemoryPeers, Invite, PeerRecord, PeerStore, PreviousKey, SqlitePeers, StoredCatalog,
+    MAX_ADDRESSES, MAX_PEER_NAME_BYTES, MAX_PREVIOUS_KEYS,
 };
 pub use personas::{InMemoryPersonas, PersonaRecord, PersonaStore, SqlitePersonas};
 pub use watermarks::SqliteWatermarks;

@@ -150,6 +150,48 @@ async fn both_memory_stores_meet_the_contract() {
 }
 
 #[tokio::test]
+async fn both_peer_stores_meet_the_contract() {
+    use continuum_store::testing::peers;
+    use continuum_store::{InMemoryPeers, PeerStore, SqlitePeers};
+    peers::contract(&InMemoryPeers::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    peers::contract(&SqlitePeers::open(&dir.path().join("peers.sqlite")).unwrap()).await;
+    let path = dir.path().join("reopened.sqlite");
+    peers::survives_reopen(&|| Box::new(SqlitePeers::open(&path).unwrap()) as Box<dyn PeerStore>)
+        .await;
+}
+
+/// Two connections to one peers file (two daemons' worth of writers) race
+/// for each invite: exactly one take wins, the other sees nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_is_taken_once_across_sqlite_connections() {
+    use continuum_store::{Invite, PeerStore, SqlitePeers};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("peers.sqlite");
+    let first = Arc::new(SqlitePeers::open(&path).unwrap());
+    let second = Arc::new(SqlitePeers::open(&path).unwrap());
+    for n in 0..64u8 {
+        let invite = Invite {
+            id: [n; 16],
+            secret: [7; 32],
+            name: format!("joiner-{n}"),
+            trust: continuum_wire::Trust::Provisional,
+            expires_at_ms: u64::MAX,
+        };
+        first.add_invite(invite).await.unwrap();
+    }
+    for n in 0..64u8 {
+        let take = |store: Arc<SqlitePeers>| {
+            tokio::spawn(async move { store.take_invite(&[n; 16], 1).await.unwrap() })
+        };
+        let (a, b) = tokio::join!(take(first.clone()), take(second.clone()));
+        let winners = [a.unwrap(), b.unwrap()].into_iter().flatten().count();
+        assert_eq!(winners, 1, "invite {n}");
+    }
+    assert_eq!(second.open_invites(1).await.unwrap(), 0);
+}
+
+#[tokio::test]
 async fn sqlite_personas_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("p.sqlite");
@@ -257,7 +299,8 @@ fn new_store_files_are_owner_only() {
     SqlitePersonas::open(&dir.path().join("p.sqlite")).unwrap();
     SqliteChat::open(&dir.path().join("c.sqlite")).unwrap();
     SqliteMemories::open(&dir.path().join("m.sqlite")).unwrap();
-    for file in ["p.sqlite", "c.sqlite", "m.sqlite"] {
+    continuum_store::SqlitePeers::open(&dir.path().join("peers.sqlite")).unwrap();
+    for file in ["p.sqlite", "c.sqlite", "m.sqlite", "peers.sqlite"] {
         let mode = std::fs::metadata(dir.path().join(file))
             .unwrap()
             .permissions()

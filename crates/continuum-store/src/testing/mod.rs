@@ -8,5 +8,6 @@ pub mod chat;
 pub mod credentials;
 pub mod documents;
 pub mod memories;
+pub mod peers;
 pub mod personas;
 pub mod watermarks;
