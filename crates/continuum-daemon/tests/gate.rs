@@ -784,3 +784,65 @@ async fn issuing_checks_its_params_and_numbers_epochs_per_grantee() {
         "{unknown:?}"
     );
 }
+
+/// A peer directory whose answer the test changes.
+struct FlipDirectory(std::sync::Mutex<Option<Trust>>);
+
+impl continuum_kernel::credential::PeerDirectory for FlipDirectory {
+    fn trust(&self, peer_id: &str, key: &[u8; 32]) -> Option<Trust> {
+        (peer_id == "peer-9" && key == &[9; 32])
+            .then(|| *self.0.lock().unwrap())
+            .flatten()
+    }
+}
+
+#[tokio::test]
+async fn blocking_a_registered_peer_reaches_its_open_session() {
+    let registry = RegistryBuilder::new()
+        .with_registered()
+        .module(&SystemModule::new(state("/tmp/unused-home".into())));
+    let audit = Arc::new(MemoryAuditLog::new());
+    let directory = Arc::new(FlipDirectory(std::sync::Mutex::new(Some(Trust::Trusted))));
+    let d = KernelBuilder::new(registry, Arc::new(GateAudit(audit.clone())))
+        .peers(directory.clone())
+        .build()
+        .unwrap();
+    // One session, as one open connection holds.
+    let session = d.registered_peer("peer-9".into(), [9; 32]);
+    let trusted = session.call(Request::new("system/info", json!({}))).await;
+    assert!(
+        trusted.is_ok(),
+        "a Trusted peer may call system/info: {trusted:?}"
+    );
+
+    *directory.0.lock().unwrap() = Some(Trust::Blocked);
+    let blocked = session.call(Request::new("ping", json!({}))).await;
+    assert!(
+        matches!(&blocked, Err(CommandError::Forbidden { reason, .. }) if reason == "blocked"),
+        "{blocked:?}"
+    );
+
+    // Forgotten (no longer registered with this key): Blocked as well.
+    *directory.0.lock().unwrap() = None;
+    let forgotten = session.call(Request::new("ping", json!({}))).await;
+    assert!(
+        matches!(&forgotten, Err(CommandError::Forbidden { reason, .. }) if reason == "blocked"),
+        "{forgotten:?}"
+    );
+    // A session of the same key under another id is not that peer.
+    let stranger = d.registered_peer("peer-10".into(), [9; 32]);
+    assert!(stranger
+        .call(Request::new("ping", json!({})))
+        .await
+        .is_err());
+
+    // Without a directory, a peer is unknown: Provisional.
+    let plain = KernelBuilder::new(
+        RegistryBuilder::new().with_registered(),
+        Arc::new(GateAudit(Arc::new(MemoryAuditLog::new()))),
+    )
+    .build()
+    .unwrap();
+    let unknown = plain.registered_peer("peer-9".into(), [9; 32]);
+    assert!(unknown.call(Request::new("ping", json!({}))).await.is_ok());
+}

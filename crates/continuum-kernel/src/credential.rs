@@ -35,6 +35,14 @@ pub struct IssuingPersona {
     pub trust: Trust,
 }
 
+/// This node's registered peers, asked at every decision about a peer
+/// minted with [`crate::CallerMint::registered_peer`].
+pub trait PeerDirectory: Send + Sync {
+    /// The trust this node gives peer `peer_id` proving `key`, now; `None`
+    /// when it is not (or no longer) registered with that key.
+    fn trust(&self, peer_id: &str, key: &[u8; 32]) -> Option<Trust>;
+}
+
 /// This node's personas, for the owner handing a call to one of them
 /// (`meta.asPersona`). Looked up per call, so trust changes and retirements
 /// apply from the next call.

@@ -6,7 +6,7 @@
 
 use crate::audit::AuditLog;
 use crate::command::{CallMeta, CommandError, RegistryBuilder, RegistryError, StreamSink};
-use crate::credential::{Credential, GrantCheck, PersonaDirectory};
+use crate::credential::{Credential, GrantCheck, PeerDirectory, PersonaDirectory};
 use crate::dispatch::{Call, Dispatcher};
 use crate::gate::{Caller, PeerCaller, Principal, Trust};
 use serde_json::Value;
@@ -20,6 +20,7 @@ pub struct KernelBuilder {
     audit: Arc<dyn AuditLog>,
     grants: Option<Arc<dyn GrantCheck>>,
     personas: Option<Arc<dyn PersonaDirectory>>,
+    peers: Option<Arc<dyn PeerDirectory>>,
 }
 
 impl KernelBuilder {
@@ -30,6 +31,7 @@ impl KernelBuilder {
             audit,
             grants: None,
             personas: None,
+            peers: None,
         }
     }
 
@@ -45,6 +47,12 @@ impl KernelBuilder {
         self
     }
 
+    /// Registered peers: their trust is looked up at every decision.
+    pub fn peers(mut self, peers: Arc<dyn PeerDirectory>) -> Self {
+        self.peers = Some(peers);
+        self
+    }
+
     /// Freezes the registry and returns the one mint for this kernel.
     pub fn build(self) -> Result<CallerMint, RegistryError> {
         let registry = self.registry.build()?;
@@ -55,6 +63,7 @@ impl KernelBuilder {
                 self.grants,
                 self.personas,
             )),
+            peers: self.peers,
         })
     }
 }
@@ -64,6 +73,7 @@ impl KernelBuilder {
 #[derive(Clone)]
 pub struct CallerMint {
     dispatcher: Arc<Dispatcher>,
+    peers: Option<Arc<dyn PeerDirectory>>,
 }
 
 impl CallerMint {
@@ -90,6 +100,18 @@ impl CallerMint {
             key,
             registered_trust,
         )))
+    }
+
+    /// A registered peer whose possession of `key` the transport verified:
+    /// its trust is looked up in the peer directory at every decision, so
+    /// blocking it reaches this session's next call. Without a directory it
+    /// is an unknown peer (Provisional).
+    pub fn registered_peer(&self, peer_id: String, key: [u8; 32]) -> Session {
+        let peer = match &self.peers {
+            Some(directory) => PeerCaller::registered(peer_id, key, Arc::clone(directory)),
+            None => PeerCaller::new(peer_id, key, None),
+        };
+        self.session(Caller::Peer(peer))
     }
 
     /// A persona living in this daemon (never above Trusted).

@@ -5,19 +5,31 @@
 //! build one: callers are minted only through a [`crate::CallerMint`], which
 //! the composition root hands to transports and nothing hands to handlers.
 
+use crate::credential::PeerDirectory;
 pub use continuum_wire::Trust;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Highest trust any remote party can hold. Owner is local-only.
 pub const REMOTE_TRUST_CEILING: Trust = Trust::Trusted;
 
 /// A grid peer whose key the transport authenticated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PeerCaller {
     peer_id: String,
     key: [u8; 32],
-    registered_trust: Option<Trust>,
+    standing: Standing,
+}
+
+/// Where a peer's trust comes from.
+#[derive(Clone)]
+enum Standing {
+    /// Fixed when the connection was made (`None`: an unknown peer).
+    Fixed(Option<Trust>),
+    /// Looked up at every decision, so blocking or forgetting a peer
+    /// applies to the connections it already has.
+    Live(Arc<dyn PeerDirectory>),
 }
 
 impl PeerCaller {
@@ -25,7 +37,19 @@ impl PeerCaller {
         PeerCaller {
             peer_id,
             key,
-            registered_trust,
+            standing: Standing::Fixed(registered_trust),
+        }
+    }
+
+    pub(crate) fn registered(
+        peer_id: String,
+        key: [u8; 32],
+        directory: Arc<dyn PeerDirectory>,
+    ) -> Self {
+        PeerCaller {
+            peer_id,
+            key,
+            standing: Standing::Live(directory),
         }
     }
 
@@ -39,9 +63,36 @@ impl PeerCaller {
         &self.key
     }
 
-    /// Trust registered for this peer, if it is known.
+    /// Trust registered for this peer, if it is known. A registered peer
+    /// is looked up now: one that is no longer registered with this key
+    /// (forgotten, or its key past its grace window) is Blocked.
     pub fn registered_trust(&self) -> Option<Trust> {
-        self.registered_trust
+        match &self.standing {
+            Standing::Fixed(trust) => *trust,
+            Standing::Live(directory) => Some(
+                directory
+                    .trust(&self.peer_id, &self.key)
+                    .unwrap_or(Trust::Blocked),
+            ),
+        }
+    }
+}
+
+// A peer is who it proved to be: its id and key. Its trust is a lookup.
+impl PartialEq for PeerCaller {
+    fn eq(&self, other: &Self) -> bool {
+        self.peer_id == other.peer_id && self.key == other.key
+    }
+}
+
+impl Eq for PeerCaller {}
+
+impl fmt::Debug for PeerCaller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeerCaller")
+            .field("peer_id", &self.peer_id)
+            .field("key", &hex::encode(self.key))
+            .finish_non_exhaustive()
     }
 }
 
@@ -107,7 +158,7 @@ pub fn caller_trust(caller: &Caller) -> Trust {
         Caller::Persona { trust, .. } => (*trust).min(REMOTE_TRUST_CEILING),
         Caller::Tcp { .. } => Trust::Provisional,
         Caller::Peer(peer) => peer
-            .registered_trust
+            .registered_trust()
             .map_or(Trust::Provisional, |trust| trust.min(REMOTE_TRUST_CEILING)),
     }
 }

@@ -2,10 +2,6 @@
 use continuum_kernel::gate::{Caller, PeerCaller, Trust};
 
 fn main() {
-    let peer = PeerCaller {
-        peer_id: "bob".into(),
-        key: [0; 32],
-        registered_trust: Some(Trust::Trusted),
-    };
+    let peer = PeerCaller::new("bob".into(), [0; 32], Some(Trust::Trusted));
     let _caller = Caller::Peer(peer);
 }
