@@ -126,14 +126,16 @@ impl Transport {
                 provider: self.provider.clone(),
                 credential: name.clone(),
             })?;
+        // The formatted value is zeroed too; only the header's own copy
+        // (marked sensitive) outlives this function.
         let (header, value) = match self.auth {
             Auth::Bearer => (
                 reqwest::header::AUTHORIZATION,
-                format!("Bearer {}", secret.expose()),
+                zeroize::Zeroizing::new(format!("Bearer {}", secret.expose())),
             ),
             Auth::XApiKey => (
                 HeaderName::from_static("x-api-key"),
-                secret.expose().to_owned(),
+                zeroize::Zeroizing::new(secret.expose().to_owned()),
             ),
         };
         let mut value =
@@ -158,9 +160,9 @@ impl Transport {
         streaming: bool,
         actor: Option<&CredentialActor>,
     ) -> Result<reqwest::Response, InferenceError> {
-        // The secret lives until this request is answered (to scrub it
-        // from an error body that echoes it), then is zeroed.
         // Egress first: a refused host gets neither a connection nor a key.
+        // The secret then lives until this request is answered (to scrub it
+        // from an error body that echoes it), and is zeroed.
         self.check_egress(url)?;
         let (headers, secret) = self.auth_headers(actor).await?;
         let mut attempt = 0;
