@@ -186,6 +186,8 @@ impl Command for GrantRevoke {
     const NAME: &'static str = "grid/grant/revoke";
     const DESCRIPTION: &'static str =
         "Revoke every grant issued to a peer by issuing a higher epoch that confers nothing.";
+    // Irreversible: every grant the peer holds is superseded for good.
+    const DESTRUCTIVE: bool = true;
     type Params = RevokeParams;
     type Output = IssueResult;
 
