@@ -166,6 +166,26 @@ impl NodeIdentity {
         self.key.sign(&audit_message(point, seq, hash)).to_bytes()
     }
 
+    /// Signs a TLS 1.3 CertificateVerify message (RFC 8446 §4.4.3) for the
+    /// grid handshake; `None` for anything else. Only messages that begin
+    /// with 64 `0x20` bytes and a TLS 1.3 CertificateVerify context string
+    /// are signed, so the TLS stack can never make the node key sign a
+    /// grant, an audit checkpoint or a rotation statement (all of which
+    /// begin with a `continuum-...` domain).
+    pub(crate) fn sign_tls13_certificate_verify(&self, message: &[u8]) -> Option<[u8; 64]> {
+        use ed25519_dalek::Signer;
+        const PAD: [u8; 64] = [0x20; 64];
+        const CONTEXTS: [&[u8]; 2] = [
+            b"TLS 1.3, server CertificateVerify\0",
+            b"TLS 1.3, client CertificateVerify\0",
+        ];
+        let rest = message.strip_prefix(&PAD[..])?;
+        if !CONTEXTS.iter().any(|context| rest.starts_with(context)) {
+            return None;
+        }
+        Some(self.key.sign(message).to_bytes())
+    }
+
     /// Whether `signature` is this node's (strictly verified) signature of
     /// the audit `point` `seq`, `hash`.
     pub fn verifies_audit(
