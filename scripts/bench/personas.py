@@ -57,6 +57,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from figures import fmt_us as _fmt_us, summary  # scripts/bench/figures.py
+
 ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ANSWERS = int(os.environ.get("PERSONA_BENCH_N", "300"))
 RECALLS = int(os.environ.get("PERSONA_BENCH_RECALLS", "2000"))
@@ -364,22 +366,8 @@ def result_of(method, answer, expected_id):
 
 # --- figures ----------------------------------------------------------------------------
 
-def percentile(sorted_values, q):
-    """Nearest-rank percentile of a sorted list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, -(-len(sorted_values) * q // 100))
-    return sorted_values[int(rank) - 1]
-
-
-def summary(values_us):
-    values = sorted(values_us)
-    return {"n": len(values), "p50_us": percentile(values, 50), "p90_us": percentile(values, 90),
-            "p99_us": percentile(values, 99), "mean_us": sum(values) / len(values) if values else float("nan")}
-
-
 def fmt_us(us):
-    return f"{us / 1000:,.2f} ms" if us >= 1000 else f"{us:,.1f} us"
+    return _fmt_us(us, 1)
 
 
 def rss_kb(pid):

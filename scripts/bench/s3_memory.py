@@ -75,6 +75,8 @@ import sys
 import tempfile
 import time
 
+from figures import fmt_us as _fmt_us, percentile, summary  # scripts/bench/figures.py
+
 ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 HELPER = os.path.join(ROOT, "crates", "continuum-s3", "tests", "moto_helper.py")
 ITERS = int(os.environ.get("S3_BENCH_ITERS", "500"))
@@ -196,22 +198,8 @@ class Client:
 
 # --- figures ------------------------------------------------------------------------
 
-def percentile(sorted_values, q):
-    """Nearest-rank percentile of a sorted list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, -(-len(sorted_values) * q // 100))
-    return sorted_values[int(rank) - 1]
-
-
-def summary(values_us):
-    values = sorted(values_us)
-    return {"n": len(values), "p50_us": percentile(values, 50), "p90_us": percentile(values, 90),
-            "p99_us": percentile(values, 99), "mean_us": sum(values) / len(values) if values else float("nan")}
-
-
 def fmt_us(us):
-    return f"{us / 1000:,.2f} ms" if us >= 1000 else f"{us:,.0f} us"
+    return _fmt_us(us, 0)
 
 
 # --- moto ---------------------------------------------------------------------------
