@@ -76,6 +76,7 @@ import tempfile
 import time
 
 from figures import fmt_us as _fmt_us, percentile, summary  # scripts/bench/figures.py
+from rpc import Client, RpcError  # scripts/bench/rpc.py
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 HELPER = os.path.join(ROOT, "crates", "continuum-s3", "tests", "moto_helper.py")
@@ -156,44 +157,6 @@ def texts(rng, count):
             words.append(rng.choice(WORDS))
         out.append(" ".join(words).capitalize() + ".")
     return out
-
-
-# --- JSON-RPC over the Unix socket ---------------------------------------------------
-
-class RpcError(Exception):
-    pass
-
-
-class Client:
-    """Newline-delimited JSON-RPC 2.0 on one persistent connection."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(path)
-        self.reader = self.sock.makefile("rb")
-        self.ids = itertools.count(1)
-
-    def call(self, method, params=None):
-        request_id = next(self.ids)
-        request = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}
-        self.sock.sendall(json.dumps(request, separators=(",", ":")).encode() + b"\n")
-        while True:
-            line = self.reader.readline()
-            if not line:
-                raise RpcError("the daemon closed the connection")
-            answer = json.loads(line)
-            if isinstance(answer, dict) and "method" in answer:
-                continue  # a notification
-            break
-        if answer.get("id") != request_id:
-            raise RpcError(f"{method}: answer for id {answer.get('id')}, expected {request_id}")
-        if "error" in answer:
-            raise RpcError(f"{method}: {answer['error']}")
-        return answer["result"]
-
-    def close(self):
-        self.reader.close()
-        self.sock.close()
 
 
 # --- figures ------------------------------------------------------------------------
